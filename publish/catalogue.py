@@ -1,0 +1,199 @@
+"""Read a catalogue folder (``datasets/`` + ``schemas/``) into plain objects.
+
+Reading never raises on bad *data*: an unreadable descriptor becomes a :class:`Problem` so that
+``validate`` can report every problem at once. Only a missing catalogue is a
+:class:`ConfigurationError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigurationError
+from .report import Problem
+
+DATASETS_DIR = "datasets"
+CATALOGUE_FILE = "catalogue.yaml"
+DESCRIPTOR_NAMES = ("datapackage.json", "datapackage.yaml", "datapackage.yml")
+
+
+class UnsafePathError(ValueError):
+    """A path in a descriptor that would leave the catalogue."""
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """One resource as its descriptor declares it."""
+
+    name: str
+    path: str
+    schema: str | None
+    descriptor: dict[str, Any]
+
+    @property
+    def title(self) -> str | None:
+        return self.descriptor.get("title")
+
+    @property
+    def description(self) -> str | None:
+        return self.descriptor.get("description")
+
+
+@dataclass
+class Dataset:
+    """One dataset folder: a Data Package descriptor and its resources."""
+
+    key: str
+    folder: Path
+    descriptor_file: Path | None
+    descriptor: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str | None:
+        value = self.descriptor.get("name")
+        return value if isinstance(value, str) else None
+
+    @property
+    def resources(self) -> list[ResourceSpec]:
+        specs = []
+        raw = self.descriptor.get("resources")
+        for item in raw if isinstance(raw, list) else []:
+            if isinstance(item, dict):
+                specs.append(
+                    ResourceSpec(
+                        name=str(item.get("name", "")),
+                        path=item.get("path") if isinstance(item.get("path"), str) else "",
+                        schema=item.get("schema") if isinstance(item.get("schema"), str) else None,
+                        descriptor=item,
+                    )
+                )
+        return specs
+
+
+@dataclass
+class Catalogue:
+    """The whole catalogue: shared metadata, datasets, and problems met while reading."""
+
+    root: Path
+    meta: dict[str, Any]
+    datasets: list[Dataset]
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def meta_file(self) -> Path:
+        return self.root / DATASETS_DIR / CATALOGUE_FILE
+
+    def relative(self, path: Path) -> str:
+        """A path as shown to people: relative to the catalogue root when inside it."""
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def dataset(self, key: str) -> Dataset | None:
+        return next((d for d in self.datasets if d.key == key), None)
+
+    def resolve(self, dataset: Dataset, ref: str) -> Path:
+        """Resolve a descriptor path of ``dataset``, refusing anything that leaves the catalogue."""
+        return resolve_inside(self.root, dataset.folder, ref)
+
+
+def resolve_inside(root: Path, base: Path, ref: str) -> Path:
+    """Resolve ``ref`` relative to ``base``; raise :class:`UnsafePathError` if it escapes ``root``.
+
+    Refused: URLs, absolute paths, ``~``, ``..`` segments, and symlinks whose target lies
+    outside ``root``.
+    """
+    if not ref:
+        raise UnsafePathError("the path is empty")
+    if "://" in ref:
+        raise UnsafePathError(f"'{ref}' is a URL; only files inside the catalogue can be published")
+    if os.path.isabs(ref) or ref.startswith("~"):
+        raise UnsafePathError(f"'{ref}' is absolute; use a path relative to the descriptor")
+    if ".." in Path(ref).parts:
+        raise UnsafePathError(f"'{ref}' contains '..'; paths must stay inside the dataset folder")
+    resolved = (base / ref).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise UnsafePathError(f"'{ref}' leads outside the catalogue (to {resolved}), through a symlink")
+    return resolved
+
+
+def load_catalogue(root: str | os.PathLike[str] = ".") -> Catalogue:
+    """Read the catalogue at ``root`` (the folder holding ``datasets/`` and ``schemas/``)."""
+    root_path = Path(root).absolute()
+    datasets_dir = root_path / DATASETS_DIR
+    if not datasets_dir.is_dir():
+        raise ConfigurationError(
+            f"no catalogue at {root_path}: expected a folder '{DATASETS_DIR}/' with one folder per "
+            "dataset. Run inside the catalogue or pass --catalogue DIR (or set PUBLISH_CATALOGUE)."
+        )
+    problems: list[Problem] = []
+    catalogue = Catalogue(root=root_path, meta={}, datasets=[], problems=problems)
+    meta = read_structured(catalogue, catalogue.meta_file, problems)
+    catalogue.meta = meta if isinstance(meta, dict) else {}
+    if meta is not None and not isinstance(meta, dict):
+        problems.append(
+            Problem(catalogue.relative(catalogue.meta_file), "descriptor-error", "must be a mapping of keys")
+        )
+    for folder in sorted(p for p in datasets_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        catalogue.datasets.append(_read_dataset(catalogue, folder, problems))
+    return catalogue
+
+
+def _read_dataset(catalogue: Catalogue, folder: Path, problems: list[Problem]) -> Dataset:
+    found = [folder / name for name in DESCRIPTOR_NAMES if (folder / name).is_file()]
+    shown = catalogue.relative(folder)
+    if not found:
+        problems.append(
+            Problem(shown + "/", "descriptor-missing", "no datapackage.json or datapackage.yaml in this dataset folder")
+        )
+        return Dataset(key=folder.name, folder=folder, descriptor_file=None)
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        problems.append(Problem(shown + "/", "descriptor-ambiguous", f"more than one descriptor ({names}); keep one"))
+    descriptor = read_structured(catalogue, found[0], problems)
+    if descriptor is not None and not isinstance(descriptor, dict):
+        problems.append(Problem(catalogue.relative(found[0]), "descriptor-error", "must be a mapping of keys"))
+        descriptor = None
+    return Dataset(key=folder.name, folder=folder, descriptor_file=found[0], descriptor=descriptor or {})
+
+
+def read_structured(catalogue: Catalogue, path: Path, problems: list[Problem]) -> Any:
+    """Parse a JSON or YAML file; a parse error becomes a problem with its line number."""
+    shown = catalogue.relative(path)
+    if not path.is_file():
+        problems.append(Problem(shown, "file-missing", "file not found"))
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(shown, "encoding-error", f"not valid UTF-8 ({exc.reason}); save the file as UTF-8"))
+        return None
+    if path.suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems.append(
+                Problem(
+                    shown,
+                    "descriptor-error",
+                    f"broken JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+                    row=exc.lineno,
+                )
+            )
+            return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where = f" (line {line}, column {mark.column + 1})" if mark is not None else ""
+        problems.append(Problem(shown, "descriptor-error", f"broken YAML: {reason}{where}", row=line))
+        return None

@@ -1,0 +1,294 @@
+"""Validate a whole catalogue: metadata, files, tables (Frictionless), and cross-dataset keys.
+
+The result is a :class:`Report`; nothing may be published unless ``report.valid``.
+
+Cross-dataset foreign keys live in a schema's ``catalogueForeignKeys`` (same shape as
+``foreignKeys`` plus ``reference.package``, the dataset folder name). Frictionless only checks
+keys inside one package, so each dataset is validated as a package that also *borrows* the tables
+its keys point to; errors of borrowed tables are not reported twice.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from frictionless import FrictionlessException, Package, Resource, Schema, formats
+
+from .catalogue import Catalogue, Dataset, ResourceSpec, UnsafePathError, load_catalogue, read_structured
+from .csv_checks import check_csv_file
+from .metadata_checks import check_catalogue_meta, check_dataset_descriptor, check_unique_names
+from .report import Problem, Report
+
+BORROWED = "--"  # separator in the names of borrowed resources: "<dataset>--<resource>"
+HEADER_ERRORS = {"incorrect-label", "missing-label", "extra-label", "duplicate-label", "blank-label", "blank-header"}
+EXPECTED_FORMAT = {
+    "integer": "a whole number, e.g. 42",
+    "number": "a number with '.' as decimal separator, e.g. 3.14",
+    "date": "a date YYYY-MM-DD, e.g. 2024-07-18",
+    "datetime": "a date and time YYYY-MM-DDThh:mm:ss",
+    "time": "a time hh:mm:ss",
+    "year": "a year YYYY, e.g. 2024",
+    "yearmonth": "a year and month YYYY-MM, e.g. 2022-12",
+    "geopoint": "a point 'lon, lat'",
+    "object": "a JSON object",
+    "array": "a JSON array",
+    "duration": "an ISO 8601 duration, e.g. P1Y2M",
+}
+
+
+@dataclass
+class Table:
+    """A resource whose file and schema are readable, ready for Frictionless."""
+
+    dataset: Dataset
+    spec: ResourceSpec
+    path: Path
+    schema: dict[str, Any]
+    shown: str
+
+
+def validate(catalogue: Catalogue | str | Path = ".") -> Report:
+    """Validate a catalogue (or the catalogue folder at a path) and return the report."""
+    if not isinstance(catalogue, Catalogue):
+        catalogue = load_catalogue(catalogue)
+    report = Report(problems=list(catalogue.problems), datasets=len(catalogue.datasets))
+    report.problems += check_catalogue_meta(catalogue)
+    report.problems += check_unique_names(catalogue)
+    tables: dict[tuple[str, str], Table] = {}
+    for dataset in catalogue.datasets:
+        report.problems += check_dataset_descriptor(catalogue, dataset)
+        for spec in dataset.resources:
+            report.resources += 1
+            table = _readable_table(catalogue, dataset, spec, report.problems)
+            if table is not None:
+                tables[(dataset.key, spec.name)] = table
+    report.problems += _check_catalogue_keys(catalogue, tables)
+    for dataset in catalogue.datasets:
+        own = [t for (key, _), t in tables.items() if key == dataset.key]
+        if own:
+            problems, rows = _validate_tables(own, tables)
+            report.problems += problems
+            report.rows += rows
+    return report
+
+
+def _readable_table(
+    catalogue: Catalogue, dataset: Dataset, spec: ResourceSpec, problems: list[Problem]
+) -> Table | None:
+    """Load the schema and check the raw file; None when either is unusable (problems added)."""
+    try:
+        path = catalogue.resolve(dataset, spec.path)
+        schema_path = catalogue.resolve(dataset, spec.schema or "")
+    except UnsafePathError:
+        return None  # reported by the descriptor check
+    if not schema_path.is_file():
+        return None  # reported by the descriptor check
+    shown = catalogue.relative(path)
+    schema = _load_schema(catalogue, schema_path, problems)
+    file_problems = check_csv_file(path, shown)
+    problems += file_problems
+    if schema is None or file_problems:
+        return None
+    return Table(dataset=dataset, spec=spec, path=path, schema=schema, shown=shown)
+
+
+def _load_schema(catalogue: Catalogue, path: Path, problems: list[Problem]) -> dict[str, Any] | None:
+    shown = catalogue.relative(path)
+    descriptor = read_structured(catalogue, path, problems)
+    if descriptor is None:
+        return None
+    if not isinstance(descriptor, dict):
+        problems.append(Problem(shown, "schema-error", "a Table Schema must be a JSON object"))
+        return None
+    try:
+        Schema.from_descriptor(copy.deepcopy(descriptor))
+    except FrictionlessException as exc:
+        details = "; ".join(e.message for e in getattr(exc, "reasons", []) or [exc.error])
+        problems.append(Problem(shown, "schema-error", f"not a valid Table Schema: {details}"))
+        return None
+    found = False
+    for index, fld in enumerate(descriptor.get("fields", [])):
+        for key in ("title", "description"):
+            if not str(fld.get(key, "")).strip():
+                found = True
+                problems.append(
+                    Problem(
+                        shown,
+                        "schema-error",
+                        f"field '{fld.get('name')}' needs a {key} (German); it becomes the portal's data dictionary",
+                        field=f"fields[{index}].{key}",
+                    )
+                )
+    return None if found else descriptor
+
+
+def _check_catalogue_keys(catalogue: Catalogue, tables: dict[tuple[str, str], Table]) -> list[Problem]:
+    """Each ``catalogueForeignKeys`` entry must point at an existing dataset, resource and fields."""
+    problems = []
+    for table in tables.values():
+        schema_file = catalogue.relative(catalogue.resolve(table.dataset, table.spec.schema or ""))
+        for index, key in enumerate(table.schema.get("catalogueForeignKeys", [])):
+            ref = key.get("reference", {}) if isinstance(key, dict) else {}
+            where = f"catalogueForeignKeys[{index}]"
+            target_ds = catalogue.dataset(str(ref.get("package")))
+            if target_ds is None:
+                problems.append(
+                    Problem(
+                        schema_file,
+                        "schema-error",
+                        f"refers to dataset '{ref.get('package')}', which is not in the catalogue",
+                        field=where,
+                    )
+                )
+                continue
+            if not any(s.name == ref.get("resource") for s in target_ds.resources):
+                problems.append(
+                    Problem(
+                        schema_file,
+                        "schema-error",
+                        f"refers to resource '{ref.get('resource')}', which dataset '{target_ds.key}' does not have",
+                        field=where,
+                    )
+                )
+                continue
+            target = tables.get((target_ds.key, ref.get("resource")))
+            names = {f.get("name") for f in target.schema.get("fields", [])} if target else set()
+            missing = [f for f in _as_list(ref.get("fields")) if target and f not in names]
+            own_names = {f.get("name") for f in table.schema.get("fields", [])}
+            missing += [f for f in _as_list(key.get("fields")) if f not in own_names]
+            if missing:
+                problems.append(
+                    Problem(schema_file, "schema-error", f"key fields not found: {', '.join(missing)}", field=where)
+                )
+    return problems
+
+
+def _validate_tables(own: list[Table], tables: dict[tuple[str, str], Table]) -> tuple[list[Problem], int]:
+    """Validate one dataset's tables as a Frictionless package; return problems and rows read."""
+    own_names = {t.spec.name for t in own}
+    resources = []
+    borrowed: dict[str, Table] = {}
+    for table in own:
+        schema = copy.deepcopy(table.schema)
+        # Keys to a table of the same dataset that could not be read are left out (already reported).
+        schema["foreignKeys"] = [
+            k for k in schema.get("foreignKeys", []) if k.get("reference", {}).get("resource", "") in own_names | {""}
+        ]
+        for key in schema.pop("catalogueForeignKeys", []):
+            ref = key["reference"]
+            target = tables.get((ref.get("package"), ref.get("resource")))
+            if target is None:
+                continue
+            name = f"{target.dataset.key}{BORROWED}{target.spec.name}"
+            borrowed[name] = target
+            schema["foreignKeys"].append(
+                {"fields": key["fields"], "reference": {"resource": name, "fields": ref["fields"]}}
+            )
+        resources.append(_frictionless_resource(table.spec.name, table, schema))
+    for name, target in borrowed.items():
+        schema = copy.deepcopy(target.schema)
+        schema.pop("foreignKeys", None)
+        schema.pop("catalogueForeignKeys", None)
+        resources.append(_frictionless_resource(name, target, schema))
+    result = Package(resources=resources).validate(limit_errors=10_000)
+    by_name = {t.spec.name: t for t in own}
+    problems: list[Problem] = []
+    rows = 0
+    for task in result.tasks:
+        table = by_name.get(task.name)
+        if table is None:
+            continue  # a borrowed table: its own dataset reports its problems
+        rows += int(task.stats.get("rows") or 0)
+        for error in task.errors:
+            problems.append(_problem_from(error, table, borrowed))
+    return problems, rows
+
+
+def _frictionless_resource(name: str, table: Table, schema: dict[str, Any]) -> Resource:
+    return Resource(
+        name=name,
+        path=table.path.name,
+        basepath=str(table.path.parent),
+        schema=Schema.from_descriptor(schema),
+        format="csv",
+        encoding="utf-8",
+        control=formats.CsvControl(delimiter=","),
+    )
+
+
+def _problem_from(error: Any, table: Table, borrowed: dict[str, Table]) -> Problem:
+    """Turn a Frictionless error into a problem a data steward can act on."""
+    code = error.type
+    row = getattr(error, "row_number", None)
+    field = getattr(error, "field_name", None)
+    cell = getattr(error, "cell", None)
+    fields = {f["name"]: f for f in table.schema.get("fields", [])}
+    spec = fields.get(field or "", {})
+    message = error.message
+    if code == "type-error":
+        expected = EXPECTED_FORMAT.get(spec.get("type", ""), spec.get("type", ""))
+        if spec.get("type") == "boolean":
+            expected = "one of " + ", ".join(spec.get("trueValues", ["true"]) + spec.get("falseValues", ["false"]))
+        message = f"'{cell}' is not a valid {spec.get('type')}; expected {expected}"
+    elif code == "constraint-error":
+        message = _explain_constraint(error.note, cell, spec)
+    elif code == "unique-error":
+        message = f"'{cell}' appears more than once in column '{field}'; each value must be unique ({error.note})"
+    elif code == "primary-key":
+        key = ", ".join(_as_list(table.schema.get("primaryKey")))
+        message = f"primary key ({key}) repeats: {error.note}"
+    elif code == "foreign-key":
+        field = ", ".join(error.field_names)
+        cell = ", ".join(str(c) for c in error.field_cells)
+        ref = error.reference_name or table.spec.name
+        target = borrowed.get(ref)
+        where = f"dataset '{target.dataset.key}', resource '{target.spec.name}'" if target else f"resource '{ref}'"
+        message = (
+            f"'{cell}' in {field} is not found in {where} (column "
+            f"{', '.join(error.reference_field_names)}); add it there or correct this value"
+        )
+    elif code == "missing-cell":
+        message = (
+            f"this row has fewer cells than the header: no value for column '{field}' (column {error.field_number})"
+        )
+    elif code == "extra-cell":
+        message = f"this row has more cells than the header: extra value '{cell}' in column {error.field_number}"
+    elif code in HEADER_ERRORS:
+        row = 1
+        cell = getattr(error, "label", None)
+        position = getattr(error, "field_number", None)
+        if code == "incorrect-label":
+            detail = f"column {position} is '{cell}' but the schema expects '{field}'"
+        elif code == "missing-label":
+            detail = f"column '{field}' (position {position}) is missing"
+        elif code == "extra-label":
+            detail = f"column {position} '{cell}' is not in the schema"
+        else:
+            detail = error.message
+        message = f"header does not match the schema: {detail}; expected columns: {', '.join(fields)}"
+    return Problem(table.shown, code, message, row=row, field=field or None, value=None if cell is None else str(cell))
+
+
+def _explain_constraint(note: str, cell: Any, spec: dict[str, Any]) -> str:
+    match = re.search(r'constraint "(\w+)"', note or "")
+    name = match.group(1) if match else ""
+    limits = spec.get("constraints", {})
+    if name == "required":
+        return "a value is required here, but the cell is empty"
+    if name == "enum":
+        return f"'{cell}' is not allowed; allowed values: {', '.join(map(str, limits.get('enum', [])))}"
+    if name == "pattern":
+        return f"'{cell}' does not match the required pattern {limits.get('pattern')}"
+    if name in limits:
+        return f"'{cell}' breaks the constraint {name} = {limits[name]}"
+    return f"'{cell}' breaks a constraint: {note}"
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)

@@ -1,0 +1,233 @@
+"""`publish validate` and `publish.validate` on the fixture catalogue and on broken variants of it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import publish
+from publish.cli import main
+from tests.conftest import REPO, put_bad_file
+
+PROJECTS = "datasets/projects/projects.csv"
+LINKS = "datasets/projects/project_partners.csv"
+
+
+def run_validate(catalogue: Path, *extra: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["validate", "--catalogue", str(catalogue), *extra])
+    return result.exit_code, result.output
+
+
+def json_errors(catalogue: Path) -> list[dict]:
+    code, output = run_validate(catalogue, "--json")
+    report = json.loads(output)
+    assert report["valid"] is (code == 0)
+    return report["errors"]
+
+
+def test_shipped_catalogue_is_valid() -> None:
+    code, output = run_validate(REPO)
+    assert code == 0, output
+    assert "catalogue valid: 3 datasets, 4 resources" in output
+
+
+def test_fixture_catalogue_is_valid_through_the_api(catalogue_dir: Path) -> None:
+    report = publish.validate(publish.load_catalogue(catalogue_dir))
+    assert report.valid, report.problems
+    assert (report.datasets, report.resources, report.rows) == (3, 4, 7)
+
+
+# Each bad file, the CSV it replaces, and the (row, field, code) the report must name.
+BAD_TABLES = [
+    ("projects_unbalanced_quotes.csv", PROJECTS, 2, None, "quote-error"),
+    ("projects_ragged_rows.csv", PROJECTS, 2, None, "extra-cell"),
+    ("projects_ragged_rows.csv", PROJECTS, 3, "source_date", "missing-cell"),
+    ("projects_latin1_umlauts.csv", PROJECTS, 2, None, "encoding-error"),
+    ("projects_byte_order_mark.csv", PROJECTS, 1, None, "byte-order-mark"),
+    ("projects_empty.csv", PROJECTS, 1, None, "empty-file"),
+    ("projects_wrong_types.csv", PROJECTS, 2, "start_year", "type-error"),
+    ("projects_wrong_types.csv", PROJECTS, 2, "quick_win", "type-error"),
+    ("projects_wrong_types.csv", PROJECTS, 2, "source_date", "type-error"),
+    ("projects_required_name_empty.csv", PROJECTS, 2, "name", "constraint-error"),
+    ("projects_duplicate_name.csv", PROJECTS, 3, "name", "unique-error"),
+    ("projects_duplicate_primary_key.csv", PROJECTS, 3, None, "primary-key"),
+    ("projects_status_not_in_enum.csv", PROJECTS, 2, "status", "constraint-error"),
+    ("projects_id_breaks_pattern.csv", PROJECTS, 2, "id", "constraint-error"),
+    ("projects_header_renamed_column.csv", PROJECTS, 1, "name", "incorrect-label"),
+    ("project_partners_unknown_project.csv", LINKS, 3, "project_id", "foreign-key"),
+    ("project_partners_unknown_partner.csv", LINKS, 3, "partner_id", "foreign-key"),
+]
+
+
+@pytest.mark.parametrize(("bad_file", "target", "row", "field", "code"), BAD_TABLES)
+def test_bad_table_is_reported_with_file_row_and_field(
+    catalogue_dir: Path, bad_file: str, target: str, row: int, field: str | None, code: str
+) -> None:
+    put_bad_file(catalogue_dir, bad_file, target)
+    exit_code, output = run_validate(catalogue_dir)
+    assert exit_code == 1
+    assert "Traceback" not in output
+    assert target in output
+    line = f"row {row}, field '{field}'" if field else f"row {row}"
+    assert any(line in out and f"[{code}]" in out for out in output.splitlines()), output
+    errors = json_errors(catalogue_dir)
+    assert {"file": target, "row": row, "field": field, "code": code} in [
+        {k: e[k] for k in ("file", "row", "field", "code")} for e in errors
+    ]
+
+
+def test_enum_error_lists_the_allowed_values(catalogue_dir: Path) -> None:
+    put_bad_file(catalogue_dir, "projects_status_not_in_enum.csv", PROJECTS)
+    (error,) = json_errors(catalogue_dir)
+    assert error["value"] == "fertig"
+    assert "allowed values: geplant, in Umsetzung, umgesetzt" in error["message"]
+
+
+def test_encoding_error_names_the_line_and_says_what_to_do(catalogue_dir: Path) -> None:
+    put_bad_file(catalogue_dir, "projects_latin1_umlauts.csv", PROJECTS)
+    (error,) = json_errors(catalogue_dir)
+    assert "0xFC" in error["message"] and "save it as UTF-8" in error["message"]
+
+
+def test_foreign_key_across_datasets_names_the_other_dataset(catalogue_dir: Path) -> None:
+    put_bad_file(catalogue_dir, "phases_without_beta.csv", "datasets/phases/phases.csv")
+    put_bad_file(catalogue_dir, "projects_phase_not_in_phases.csv", PROJECTS)
+    (error,) = json_errors(catalogue_dir)
+    assert (error["file"], error["row"], error["field"], error["value"], error["code"]) == (
+        PROJECTS,
+        2,
+        "phase",
+        "beta",
+        "foreign-key",
+    )
+    assert "dataset 'phases'" in error["message"]
+
+
+def test_missing_csv_file(catalogue_dir: Path) -> None:
+    (catalogue_dir / LINKS).unlink()
+    code, output = run_validate(catalogue_dir)
+    assert code == 1
+    assert "datasets/projects/datapackage.yaml" in output
+    assert "file not found: datasets/projects/project_partners.csv" in output
+
+
+@pytest.mark.parametrize(
+    ("bad_file", "target", "line"),
+    [
+        ("datapackage_broken.json", "datasets/phases/datapackage.json", 4),
+        ("datapackage_broken.yaml", "datasets/projects/datapackage.yaml", 3),
+    ],
+)
+def test_broken_descriptor(catalogue_dir: Path, bad_file: str, target: str, line: int) -> None:
+    put_bad_file(catalogue_dir, bad_file, target)
+    code, output = run_validate(catalogue_dir)
+    assert code == 1
+    assert f"{target}\n  line {line}: broken" in output
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["../../../../etc/hostname", "/etc/hostname", "~/x.csv", "https://example.org/projects.csv"],
+)
+def test_resource_path_that_escapes_the_catalogue_is_refused(catalogue_dir: Path, path: str) -> None:
+    descriptor = catalogue_dir / "datasets/projects/datapackage.yaml"
+    descriptor.write_text(descriptor.read_text().replace("path: projects.csv", f"path: {path}"))
+    errors = json_errors(catalogue_dir)
+    assert any(
+        e["file"] == "datasets/projects/datapackage.yaml"
+        and e["field"] == "resources[projects].path"
+        and e["code"] == "unsafe-path"
+        for e in errors
+    ), errors
+
+
+def test_symlink_pointing_outside_is_refused(catalogue_dir: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes((catalogue_dir / PROJECTS).read_bytes())
+    (catalogue_dir / PROJECTS).unlink()
+    os.symlink(outside, catalogue_dir / PROJECTS)
+    errors = json_errors(catalogue_dir)
+    (error,) = [e for e in errors if e["code"] == "unsafe-path"]
+    assert "outside the catalogue" in error["message"]
+
+
+def test_schema_symlink_inside_the_catalogue_is_accepted(catalogue_dir: Path) -> None:
+    assert (catalogue_dir / "datasets/projects/schemas").is_symlink()
+    assert run_validate(catalogue_dir)[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "bad_value", "field"),
+    [
+        ("name: digital-interkommunal-projekte", "name: Projekte Liste", "name"),
+        ("name: digital-interkommunal-projekte", "name: p", "name"),
+        ("themes: [GOVE, REGI, TECH]", "themes: [GOVE, SMART]", "themes"),
+        ("homepage: https://digital-interkommunal.de/", "homepage: digital-interkommunal.de", "homepage"),
+        ('  start: "2021-01-01"', '  start: "01.01.2021"', "temporal.start"),
+    ],
+)
+def test_descriptor_metadata_errors(catalogue_dir: Path, key: str, bad_value: str, field: str) -> None:
+    descriptor = catalogue_dir / "datasets/projects/datapackage.yaml"
+    text = descriptor.read_text()
+    assert key in text
+    descriptor.write_text(text.replace(key, bad_value))
+    errors = json_errors(catalogue_dir)
+    assert [e["field"] for e in errors if e["file"] == "datasets/projects/datapackage.yaml"] == [field]
+
+
+def test_unknown_licence_is_refused(catalogue_dir: Path) -> None:
+    meta = catalogue_dir / "datasets/catalogue.yaml"
+    meta.write_text(meta.read_text().replace("dl-by-de/2.0", "my-own-licence"))
+    errors = json_errors(catalogue_dir)
+    assert any(e["field"] == "license" and "allowed: http://dcat-ap.de/def/licenses/" in e["message"] for e in errors)
+
+
+def test_missing_required_metadata(catalogue_dir: Path) -> None:
+    descriptor = catalogue_dir / "datasets/projects/datapackage.yaml"
+    lines = [ln for ln in descriptor.read_text().splitlines() if not ln.startswith(("title:", "keywords:"))]
+    descriptor.write_text("\n".join(lines) + "\n")
+    fields = {e["field"] for e in json_errors(catalogue_dir)}
+    assert {"title", "keywords"} <= fields
+
+
+def test_duplicate_dataset_names(catalogue_dir: Path) -> None:
+    descriptor = catalogue_dir / "datasets/partners/datapackage.yaml"
+    descriptor.write_text(
+        descriptor.read_text().replace("digital-interkommunal-partner\n", "digital-interkommunal-projekte\n")
+    )
+    errors = json_errors(catalogue_dir)
+    assert any(e["field"] == "name" and "also used by dataset" in e["message"] for e in errors)
+
+
+def test_schema_field_without_title(catalogue_dir: Path) -> None:
+    schema = catalogue_dir / "schemas/phases.schema.json"
+    data = json.loads(schema.read_text())
+    del data["fields"][2]["title"]
+    schema.write_text(json.dumps(data))
+    errors = json_errors(catalogue_dir)
+    assert any(e["file"] == "schemas/phases.schema.json" and e["field"] == "fields[2].title" for e in errors)
+
+
+def test_catalogue_key_to_unknown_dataset(catalogue_dir: Path) -> None:
+    schema = catalogue_dir / "schemas/projects.schema.json"
+    schema.write_text(schema.read_text().replace('"package": "phases"', '"package": "etappen"'))
+    errors = json_errors(catalogue_dir)
+    assert any("dataset 'etappen'" in e["message"] for e in errors)
+
+
+def test_no_catalogue_is_a_usage_error(tmp_path: Path) -> None:
+    code, output = run_validate(tmp_path / "nowhere")
+    assert code == 2
+    assert "no catalogue at" in output and "--catalogue" in output
+
+
+def test_json_report_shape(catalogue_dir: Path) -> None:
+    put_bad_file(catalogue_dir, "projects_status_not_in_enum.csv", PROJECTS)
+    code, output = run_validate(catalogue_dir, "--json")
+    report = json.loads(output)
+    assert code == 1 and report["valid"] is False
+    assert set(report["errors"][0]) >= {"file", "row", "field", "code", "message"}
