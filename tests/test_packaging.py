@@ -1,0 +1,78 @@
+"""The shipped catalogue stands on its own for Frictionless, and the built wheel works."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+DESCRIPTORS = sorted((REPO / "datasets").glob("*/datapackage.yaml"))
+
+
+def test_there_are_three_datasets() -> None:
+    assert [d.parent.name for d in DESCRIPTORS] == ["partners", "phases", "projects"]
+
+
+@pytest.mark.parametrize("descriptor", DESCRIPTORS, ids=lambda d: d.parent.name)
+def test_frictionless_validate_accepts_each_descriptor_on_its_own(descriptor: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "frictionless", "validate", "--json", str(descriptor.relative_to(REPO))],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    report = json.loads(result.stdout)
+    assert result.returncode == 0 and report["valid"] is True, result.stdout[-2000:]
+    assert all(task["valid"] for task in report["tasks"])
+
+
+def test_built_wheel_installs_a_working_publish_command(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(tmp_path / "w"),
+            str(REPO),
+        ],
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = (tmp_path / "w").glob("*.whl")
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        timeout=300,
+    )
+    # Run the installed package (not the source tree) from a folder outside the repository.
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import publish, sys; from publish.cli import main; print(publish.__file__); main()",
+            "validate",
+            "--catalogue",
+            str(REPO),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[0].startswith(str(target))
+    assert "catalogue valid" in result.stdout
