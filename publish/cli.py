@@ -7,13 +7,20 @@ error, 3 portal error, 4 another run holds the lock.
 from __future__ import annotations
 
 import json
+import os
 import sys
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import click
 
 from .catalogue import load_catalogue
 from .errors import PublishError
+from .plan import Action, Plan, human_bytes
+from .portal import Portal
+from .push import InvalidCatalogueError, RunResult
+from .push import diff as diff_catalogue
+from .push import push as push_catalogue
 from .report import Report
 from .validation import validate as validate_catalogue
 
@@ -67,6 +74,204 @@ def validate(catalogue_dir: str, as_json: bool) -> None:
     else:
         _print_report(report)
     sys.exit(EXIT_OK if report.valid else EXIT_INVALID)
+
+
+def portal_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by the commands that talk to a portal."""
+    options = [
+        click.option(
+            "--portal",
+            "portal_url",
+            envvar="CKAN_URL",
+            metavar="URL",
+            help="CKAN portal base URL. Env: CKAN_URL. The API token is read from CKAN_API_TOKEN only.",
+        ),
+        click.option(
+            "--prune",
+            is_flag=True,
+            help="Delete datasets and resources this tool published that the catalogue no longer has.",
+        ),
+        click.option(
+            "--ca-bundle",
+            type=click.Path(dir_okay=False),
+            envvar="CKAN_CA_BUNDLE",
+            help="Extra CA certificates (PEM) for a portal with a private CA. Env: CKAN_CA_BUNDLE.",
+        ),
+        click.option("--allow-http", is_flag=True, help="Allow plain http:// to a non-loopback portal (not advised)."),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(1, 3600),
+            default=60.0,
+            show_default=True,
+            help="Seconds to wait for each answer of the portal.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _connect(portal_url: str | None, ca_bundle: str | None, allow_http: bool, timeout: float) -> Portal:
+    return Portal(
+        portal_url or "",
+        os.environ.get("CKAN_API_TOKEN") or None,
+        timeout=timeout,
+        ca_bundle=ca_bundle,
+        allow_http=allow_http,
+    )
+
+
+@main.command()
+@catalogue_option
+@portal_options
+@json_option
+def diff(
+    catalogue_dir: str,
+    portal_url: str | None,
+    prune: bool,
+    ca_bundle: str | None,
+    allow_http: bool,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Show what `publish push` would change on the portal. Writes nothing.
+
+    Validates the catalogue first (exit 1 if invalid), reads the organization's datasets from the
+    portal, and prints the plan: per dataset and resource create, update (which fields), upload
+    (content changed), unchanged, orphan (or delete with --prune).
+
+    \b
+    Examples:
+      CKAN_URL=https://opendata.example.de publish diff
+      publish diff --portal http://127.0.0.1:5000 --json | jq '.actions[] | select(.action != "unchanged")'
+    """
+    try:
+        result = diff_catalogue(catalogue_dir, _connect(portal_url, ca_bundle, allow_http, timeout), prune=prune)
+    except InvalidCatalogueError as exc:
+        _print_invalid(exc, as_json)
+    except PublishError as exc:
+        _fail(str(exc), exc.exit_code, as_json)
+    _print_result(result, as_json, title="Plan")
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@catalogue_option
+@portal_options
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before writing (a run without a terminal never asks).")
+@json_option
+def push(
+    catalogue_dir: str,
+    portal_url: str | None,
+    prune: bool,
+    ca_bundle: str | None,
+    allow_http: bool,
+    timeout: float,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Publish the catalogue: validate, plan, and execute exactly that plan.
+
+    Nothing is written when the catalogue is invalid (exit 1). An unchanged rerun writes nothing;
+    a changed file is uploaded again to the same resource. On a terminal the plan is shown and
+    confirmed unless --yes. One run at a time per portal and organization (exit 4 otherwise).
+
+    \b
+    Examples:
+      export CKAN_URL=http://127.0.0.1:5000 CKAN_API_TOKEN=...   # the token only ever from the env
+      publish push                       # shows the plan, asks, publishes
+      publish push --yes --json > run.json || echo "exit $?"   # for cron, systemd timers, CI
+      publish push --prune --yes         # also delete what the catalogue no longer has
+    """
+    interactive = sys.stdin.isatty() and not yes and not as_json
+    try:
+        portal = _connect(portal_url, ca_bundle, allow_http, timeout)
+        result = push_catalogue(
+            catalogue_dir,
+            portal,
+            prune=prune,
+            confirm=_confirm if interactive else None,
+            progress=None if as_json else _UploadProgress(),
+        )
+    except InvalidCatalogueError as exc:
+        _print_invalid(exc, as_json)
+    except PublishError as exc:
+        _fail(str(exc), exc.exit_code, as_json)
+    _print_result(result, as_json, title="Push")
+    sys.exit(EXIT_OK if result.ok else EXIT_PORTAL)
+
+
+def _confirm(plan: Plan) -> bool:
+    _print_actions([(a, "planned", a.detail) for a in plan.actions], with_outcome=False)
+    click.echo(f"Plan: {plan.summary()}")
+    return click.confirm(f"Write these changes to {plan.portal}?", default=False, err=True)
+
+
+class _UploadProgress:
+    """Upload progress on stderr: a live line on a terminal, one line per file otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.done: set[int] = set()
+
+    def __call__(self, action: Action, sent: int, total: int) -> None:
+        label = f"{action.dataset}/{action.resource}"
+        if self.tty:
+            end = "\n" if sent >= total else ""
+            click.echo(f"\r  uploading {label}: {human_bytes(sent)} / {human_bytes(total)}", nl=False, err=True)
+            if end:
+                click.echo("", err=True)
+        elif sent >= total and id(action) not in self.done:
+            self.done.add(id(action))
+            click.echo(f"  uploaded {label}: {human_bytes(total)}", err=True)
+
+
+def _print_result(result: RunResult, as_json: bool, title: str) -> None:
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    push_run = title == "Push"
+    _print_actions([(o.action, o.outcome, o.detail) for o in result.outcomes], with_outcome=push_run)
+    plan = result.plan
+    summary = plan.summary() if plan else ""
+    stats = f"{result.requests} requests, {human_bytes(result.bytes_uploaded)} uploaded, {result.duration_s:.1f} s"
+    if push_run:
+        failed = len(result.failed)
+        colour = "red" if failed else "green"
+        state = f"{failed} action(s) FAILED - rerun to retry, it is safe" if failed else "done"
+        click.secho(f"Push {state}: {summary}; {stats}", fg=colour)
+        for outcome in result.failed:
+            click.secho(
+                f"  failed: {outcome.action.dataset}/{outcome.action.resource or '-'}: {outcome.detail}",
+                fg="red",
+                err=True,
+            )
+    else:
+        click.echo(f"Plan: {summary}; {result.requests} requests. Nothing was written.")
+
+
+def _print_actions(rows: list[tuple[Action, str, str]], with_outcome: bool) -> None:
+    if not rows:
+        click.echo("(the catalogue has no datasets)")
+        return
+    headers = ["DATASET", "RESOURCE", "ACTION"] + (["OUTCOME"] if with_outcome else []) + ["DETAIL"]
+    table = [
+        [a.dataset, a.resource or "-", a.action] + ([outcome] if with_outcome else []) + [detail]
+        for a, outcome, detail in rows
+    ]
+    widths = [max(len(str(r[i])) for r in [headers, *table]) for i in range(len(headers) - 1)]
+    for row in [headers, *table]:
+        cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
+        line = "  ".join([*cells, str(row[-1])])
+        click.secho(line, bold=row is headers)
+
+
+def _print_invalid(exc: InvalidCatalogueError, as_json: bool) -> NoReturn:
+    if as_json:
+        click.echo(json.dumps({"ok": False, **exc.report.to_dict()}, ensure_ascii=False, indent=2))
+    else:
+        _print_report(exc.report)
+    sys.exit(EXIT_INVALID)
 
 
 def _print_report(report: Report) -> None:

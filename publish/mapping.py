@@ -1,0 +1,197 @@
+"""Map the catalogue (Data Packages) to the CKAN package dicts we want on the portal.
+
+Pure: reads only the catalogue's files (for digests), no network. The result is the *desired
+state* that :mod:`publish.plan` compares with a snapshot of the portal.
+
+DCAT-AP.de metadata goes into the extras that ckanext-dcat / ckanext-dcatde read (see
+``shared`` notes and the README's mapping table). Lists are stored as JSON list strings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .catalogue import Catalogue, Dataset
+from .vocabularies import THEME_BASE
+
+MANAGED_BY_KEY = "managed_by"
+MANAGED_BY = "kalletal-lemgo-publish"
+RESOURCE_KEY = "datapackage_resource"  # identity of a resource across pushes
+HASH_ALGORITHM = "http://spdx.org/rdf/terms#checksumAlgorithm_sha256"
+# Every extra this tool writes; extras with other keys (added by hand) are left alone.
+MANAGED_EXTRAS = (
+    MANAGED_BY_KEY,
+    "identifier",
+    "temporal_start",
+    "temporal_end",
+    "frequency",
+    "language",
+    "access_rights",
+    "theme",
+    "politicalGeocodingURI",
+    "politicalGeocodingLevelURI",
+    "geocodingText",
+    "publisher_name",
+    "publisher_url",
+    "publisher_type",
+    "contact_name",
+    "contact_email",
+    "contact_url",
+    "contact_street",
+    "contact_zip",
+    "contact_city",
+)
+PACKAGE_FIELDS = ("title", "notes", "license_id", "url", "private", "tags", "extras")
+RESOURCE_FIELDS = (
+    "name",
+    "description",
+    "format",
+    "mimetype",
+    "license",
+    "hash",
+    "hash_algorithm",
+    "size",
+    "schema",
+    RESOURCE_KEY,
+)
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    """Content fingerprint of a local file."""
+
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class DesiredResource:
+    """A resource as it should be on the portal, with the local file to upload."""
+
+    key: str
+    path: Path
+    digest: FileDigest
+    fields: dict[str, Any]
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class DesiredPackage:
+    """A dataset as it should be on the portal."""
+
+    name: str
+    dataset_key: str
+    fields: dict[str, Any]
+    resources: list[DesiredResource] = field(default_factory=list)
+
+
+def file_digest(path: Path, chunk_size: int = 1 << 20) -> FileDigest:
+    """sha256 and size of a file, read in chunks (constant memory)."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+            size += len(chunk)
+    return FileDigest(sha256=digest.hexdigest(), size=size)
+
+
+def desired_state(catalogue: Catalogue) -> list[DesiredPackage]:
+    """The portal packages the (valid) catalogue asks for, in catalogue order."""
+    return [desired_package(catalogue, dataset) for dataset in catalogue.datasets]
+
+
+def desired_package(catalogue: Catalogue, dataset: Dataset) -> DesiredPackage:
+    meta = catalogue.meta
+    d = dataset.descriptor
+    licence = package_licence(catalogue, dataset)
+    fields = {
+        "name": d["name"],
+        "title": d["title"],
+        "notes": d["description"].strip(),
+        "owner_org": meta["organization"]["name"],
+        "license_id": licence,
+        "url": d.get("homepage", ""),
+        "private": False,
+        "tags": sorted({str(k) for k in d.get("keywords", [])}),
+        "extras": package_extras(catalogue, dataset),
+    }
+    resources = []
+    for spec in dataset.resources:
+        path = catalogue.resolve(dataset, spec.path)
+        schema = json.loads(catalogue.resolve(dataset, spec.schema or "").read_text(encoding="utf-8"))
+        digest = file_digest(path)
+        resources.append(
+            DesiredResource(
+                key=spec.name,
+                path=path,
+                digest=digest,
+                fields={
+                    "name": spec.title or spec.name,
+                    "description": (spec.description or "").strip(),
+                    "format": "CSV",
+                    "mimetype": "text/csv",
+                    "license": licence,
+                    "hash": digest.sha256,
+                    "hash_algorithm": HASH_ALGORITHM,
+                    "size": digest.size,
+                    "schema": json.dumps(schema, ensure_ascii=False),
+                    RESOURCE_KEY: spec.name,
+                },
+            )
+        )
+    return DesiredPackage(name=d["name"], dataset_key=dataset.key, fields=fields, resources=resources)
+
+
+def package_licence(catalogue: Catalogue, dataset: Dataset) -> str:
+    """The dataset's licence URI: its own first licence, else the catalogue default."""
+    licences = dataset.descriptor.get("licenses") or []
+    if licences and isinstance(licences[0], dict) and licences[0].get("path"):
+        return str(licences[0]["path"])
+    return str(catalogue.meta["license"])
+
+
+def package_extras(catalogue: Catalogue, dataset: Dataset) -> dict[str, str]:
+    """DCAT-AP.de extras (all strings; lists as JSON) for one dataset."""
+    meta = catalogue.meta
+    d = dataset.descriptor
+    temporal = d.get("temporal") or {}
+    publisher = meta.get("publisher") or {}
+    contact = meta.get("contact") or {}
+    geo = meta.get("geocoding") or {}
+    extras = {
+        MANAGED_BY_KEY: MANAGED_BY,
+        "identifier": d.get("identifier"),
+        "temporal_start": temporal.get("start"),
+        "temporal_end": temporal.get("end"),
+        "frequency": d.get("frequency"),
+        "language": _json_list(meta.get("language")),
+        "access_rights": meta.get("access_rights"),
+        "theme": _json_list([THEME_BASE + t for t in d.get("themes", [])]),
+        "politicalGeocodingURI": _json_list(geo.get("uris")),
+        "politicalGeocodingLevelURI": geo.get("level"),
+        "geocodingText": _json_list([geo["description"]] if geo.get("description") else None),
+        "publisher_name": publisher.get("name"),
+        "publisher_url": publisher.get("url"),
+        "publisher_type": publisher.get("type"),
+        "contact_name": contact.get("name"),
+        "contact_email": contact.get("email"),
+        "contact_url": contact.get("url"),
+        "contact_street": contact.get("street"),
+        "contact_zip": contact.get("zip"),
+        "contact_city": contact.get("city"),
+    }
+    return {k: str(v) for k, v in extras.items() if v not in (None, "", [])}
+
+
+def _json_list(values: Any) -> str | None:
+    if not values:
+        return None
+    return json.dumps([str(v) for v in values], ensure_ascii=False)

@@ -1,0 +1,306 @@
+"""Compare the desired state with a snapshot of the portal and decide what to do: the Plan.
+
+Pure: same desired state and snapshot, same plan. ``publish diff`` prints the plan;
+``publish push`` executes exactly it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from .mapping import (
+    MANAGED_BY,
+    MANAGED_BY_KEY,
+    MANAGED_EXTRAS,
+    PACKAGE_FIELDS,
+    RESOURCE_FIELDS,
+    RESOURCE_KEY,
+    DesiredPackage,
+    DesiredResource,
+)
+
+CREATE, UPDATE, UPLOAD, UNCHANGED, ORPHAN, DELETE = "create", "update", "upload", "unchanged", "orphan", "delete"
+WRITES = {CREATE, UPDATE, UPLOAD, DELETE}
+
+
+class PlanConflictError(Exception):
+    """The portal holds something with our name that this tool did not make."""
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step of the plan, for a package (``resource`` is None) or one of its resources."""
+
+    dataset: str
+    resource: str | None
+    action: str
+    detail: str = ""
+    changes: tuple[str, ...] = ()
+    bytes: int = 0
+    package_id: str | None = None
+    resource_id: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    local: DesiredResource | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def writes(self) -> bool:
+        return self.action in WRITES
+
+    def to_dict(self, outcome: str = "planned") -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "resource": self.resource,
+            "action": self.action,
+            "outcome": outcome,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything push would do, in order: per dataset the package first, then its resources."""
+
+    portal: str
+    organization: str
+    actions: tuple[Action, ...]
+
+    @property
+    def writes(self) -> list[Action]:
+        return [a for a in self.actions if a.writes]
+
+    @property
+    def bytes_to_upload(self) -> int:
+        return sum(a.bytes for a in self.actions)
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(a.action for a in self.actions))
+
+    def summary(self) -> str:
+        counts = self.counts()
+        order = (CREATE, UPDATE, UPLOAD, DELETE, UNCHANGED, ORPHAN)
+        parts = [f"{counts.get(k, 0)} {k}" for k in order if counts.get(k)]
+        size = f", {human_bytes(self.bytes_to_upload)} to upload" if self.bytes_to_upload else ""
+        return (", ".join(parts) or "nothing to do") + size
+
+
+def make_plan(
+    desired: list[DesiredPackage],
+    current: list[dict[str, Any]],
+    *,
+    portal: str,
+    organization: str,
+    prune: bool = False,
+) -> Plan:
+    """Build the plan from the desired packages and the organization's current packages."""
+    by_name = {p["name"]: p for p in current}
+    actions: list[Action] = []
+    conflicts = []
+    for package in desired:
+        existing = by_name.get(package.name)
+        if existing is not None and not is_managed(existing):
+            conflicts.append(package.name)
+            continue
+        actions += _package_actions(package, existing, prune)
+    if conflicts:
+        raise PlanConflictError(
+            "the organization already has dataset(s) "
+            + ", ".join(conflicts)
+            + " that this tool did not create (no extra managed_by="
+            + MANAGED_BY
+            + "); rename the dataset in the catalogue or remove the portal's copy"
+        )
+    wanted = {p.name for p in desired}
+    for existing in current:
+        if existing["name"] not in wanted and is_managed(existing):
+            kind = DELETE if prune else ORPHAN
+            actions.append(
+                Action(
+                    dataset=existing["name"],
+                    resource=None,
+                    action=kind,
+                    detail="no longer in the catalogue" + ("" if prune else "; --prune deletes it"),
+                    package_id=existing["id"],
+                )
+            )
+    return Plan(portal=portal, organization=organization, actions=tuple(actions))
+
+
+def is_managed(package: dict[str, Any]) -> bool:
+    """True if this tool created the package (its marker extra is set)."""
+    return extras_dict(package).get(MANAGED_BY_KEY) == MANAGED_BY
+
+
+def extras_dict(package: dict[str, Any]) -> dict[str, str]:
+    return {e["key"]: e["value"] for e in package.get("extras") or [] if isinstance(e, dict) and "key" in e}
+
+
+def _package_actions(package: DesiredPackage, existing: dict[str, Any] | None, prune: bool) -> list[Action]:
+    if existing is None:
+        payload = _package_payload(package.fields, {})
+        actions = [
+            Action(
+                dataset=package.name,
+                resource=None,
+                action=CREATE,
+                detail=f"new dataset with {len(package.resources)} resource(s)",
+                payload=payload,
+            )
+        ]
+        for resource in package.resources:
+            actions.append(_create_resource(package, resource, None))
+        return actions
+
+    changes = [f for f in PACKAGE_FIELDS if _current_package_value(existing, f) != _desired_package_value(package, f)]
+    if changes:
+        payload = {"id": existing["id"], **_package_payload({f: package.fields[f] for f in changes}, existing)}
+        actions = [
+            Action(
+                dataset=package.name,
+                resource=None,
+                action=UPDATE,
+                detail="fields: " + ", ".join(changes),
+                changes=tuple(changes),
+                package_id=existing["id"],
+                payload=payload,
+            )
+        ]
+    else:
+        actions = [Action(dataset=package.name, resource=None, action=UNCHANGED, package_id=existing["id"])]
+
+    remote: dict[str, dict[str, Any]] = {}
+    extra_remote: list[dict[str, Any]] = []
+    for res in existing.get("resources") or []:
+        key = res.get(RESOURCE_KEY)
+        if key and key not in remote:
+            remote[key] = res
+        else:
+            extra_remote.append(res)  # made by hand, or a duplicate of a key
+    for resource in package.resources:
+        current = remote.pop(resource.key, None)
+        actions.append(_resource_action(package, resource, current, existing["id"]))
+    for res in [*remote.values(), *extra_remote]:
+        label = res.get(RESOURCE_KEY) or res.get("name") or res["id"]
+        actions.append(
+            Action(
+                dataset=package.name,
+                resource=label,
+                action=DELETE if prune else ORPHAN,
+                detail="not in the descriptor" + ("" if prune else "; --prune deletes it"),
+                package_id=existing["id"],
+                resource_id=res["id"],
+            )
+        )
+    return actions
+
+
+def _create_resource(package: DesiredPackage, resource: DesiredResource, package_id: str | None) -> Action:
+    return Action(
+        dataset=package.name,
+        resource=resource.key,
+        action=CREATE,
+        detail=f"upload {human_bytes(resource.digest.size)}, sha256 {resource.digest.sha256[:12]}",
+        bytes=resource.digest.size,
+        package_id=package_id,
+        payload=dict(resource.fields),
+        local=resource,
+    )
+
+
+def _resource_action(
+    package: DesiredPackage, resource: DesiredResource, current: dict[str, Any] | None, package_id: str
+) -> Action:
+    if current is None:
+        return _create_resource(package, resource, package_id)
+    content_changed = (
+        current.get("hash") != resource.digest.sha256
+        or _as_int(current.get("size")) != resource.digest.size
+        or current.get("url_type") != "upload"
+    )
+    changes = [f for f in RESOURCE_FIELDS if _normal(current.get(f)) != _normal(resource.fields[f])]
+    common = {"dataset": package.name, "resource": resource.key, "package_id": package_id, "resource_id": current["id"]}
+    if content_changed:
+        old = str(current.get("hash") or "none")[:12]
+        return Action(
+            **common,
+            action=UPLOAD,
+            detail=f"content changed (sha256 {old} → {resource.digest.sha256[:12]}), "
+            f"upload {human_bytes(resource.digest.size)}",
+            changes=tuple(changes),
+            bytes=resource.digest.size,
+            payload={"id": current["id"], **resource.fields},
+            local=resource,
+        )
+    if changes:
+        return Action(
+            **common,
+            action=UPDATE,
+            detail="fields: " + ", ".join(changes),
+            changes=tuple(changes),
+            payload={"id": current["id"], **{f: resource.fields[f] for f in changes}},
+        )
+    return Action(**common, action=UNCHANGED)
+
+
+def _package_payload(fields: dict[str, Any], existing: dict[str, Any]) -> dict[str, Any]:
+    """CKAN's shape: tags as dicts, extras as a list that keeps extras added by hand."""
+    payload = {k: v for k, v in fields.items() if k not in ("tags", "extras")}
+    if "tags" in fields:
+        payload["tags"] = [{"name": t} for t in fields["tags"]]
+    if "extras" in fields:
+        kept = [{"key": k, "value": v} for k, v in extras_dict(existing).items() if k not in MANAGED_EXTRAS]
+        payload["extras"] = kept + [{"key": k, "value": v} for k, v in sorted(fields["extras"].items())]
+    return payload
+
+
+def _desired_package_value(package: DesiredPackage, name: str) -> Any:
+    value = package.fields[name]
+    return value if name in ("tags", "extras", "private") else _normal(value)
+
+
+def _current_package_value(existing: dict[str, Any], name: str) -> Any:
+    if name == "tags":
+        return sorted(t["name"] for t in existing.get("tags") or [])
+    if name == "extras":
+        return {k: v for k, v in extras_dict(existing).items() if k in MANAGED_EXTRAS}
+    if name == "private":
+        return bool(existing.get("private"))
+    return _normal(existing.get(name))
+
+
+def _normal(value: Any) -> Any:
+    """Compare CKAN's values with ours: None and '' alike, numbers as ints, JSON as parsed."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    if isinstance(value, dict | list):
+        return value
+    return value
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"

@@ -1,0 +1,343 @@
+"""The one module that speaks HTTP: CKAN's Action API through ckanapi, with timeouts, bounded
+retries with backoff and jitter, streaming multipart uploads, and request/byte counting.
+
+The API token is sent in a header and never appears in any message this module produces.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import json
+import os
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import ckanapi
+import requests
+from ckanapi.common import reverse_apicontroller_action
+
+from .errors import ConfigurationError, PublishError
+
+USER_AGENT = "kalletal-lemgo-publish/0.1 (+ckanapi)"
+RETRY_STATUSES = {429, 502, 503, 504}
+UNPROCESSED_STATUSES = {429, 503}  # the server says it did not handle the request
+SEARCH_PAGE = 1000
+
+# Retry modes: ALWAYS for reads and idempotent writes; UNPROCESSED for creates, which are only
+# repeated when the request surely had no effect (the caller reconciles other failures).
+ALWAYS, UNPROCESSED, NEVER = "always", "unprocessed", "never"
+
+ProgressCallback = Callable[[int, int], None]
+
+
+class PortalError(PublishError):
+    """A request to the portal failed; exit code 3 (rerunning is safe)."""
+
+    exit_code = 3
+
+
+class TransientPortalError(PortalError):
+    """A failure that may have been temporary (timeout, reset, 5xx) and outlived its retries."""
+
+
+class PortalRefusedError(PortalError):
+    """CKAN answered with an error of its own (validation, authorization, not found)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff with full jitter; Retry-After is honoured up to ``max_delay``."""
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int, retry_after: str | None = None) -> float:
+        if retry_after:
+            wait = _parse_retry_after(retry_after)
+            if wait is not None:
+                return min(wait, self.max_delay)
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+def check_portal_url(url: str, allow_http: bool = False) -> str:
+    """Normalise the portal URL; refuse plain http:// to anything but loopback unless allowed."""
+    if not url:
+        raise ConfigurationError("no portal: pass --portal URL or set CKAN_URL")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"portal URL must be http(s)://host[:port][/path], got {url!r}")
+    if parts.scheme == "http" and not allow_http and not _is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"refusing plain http:// to {parts.hostname}: the API token would travel unencrypted. "
+            "Use https:// or pass --allow-http if you really mean it."
+        )
+    return url.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class MultipartBody:
+    """A multipart/form-data body streamed from disk (constant memory), rewindable for retries."""
+
+    def __init__(self, fields: dict[str, Any], file_field: str, path: Path, progress: ProgressCallback | None):
+        self.boundary = uuid.uuid4().hex
+        self.path = path
+        self.progress = progress
+        head = b"".join(
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'.encode()
+            + _form_value(v).encode("utf-8")
+            + b"\r\n"
+            for k, v in fields.items()
+            if v is not None
+        )
+        head += (
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
+            f'filename="{path.name}"\r\nContent-Type: text/csv\r\n\r\n'
+        ).encode()
+        self.head = head
+        self.tail = f"\r\n--{self.boundary}--\r\n".encode()
+        self.file_size = path.stat().st_size
+        self.length = len(self.head) + self.file_size + len(self.tail)
+        self.sent_file_bytes = 0
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        """The body in chunks; each call starts from the beginning (so a retry resends it all)."""
+        self.sent_file_bytes = 0
+        yield self.head
+        with self.path.open("rb") as handle:
+            while chunk := handle.read(chunk_size):
+                self.sent_file_bytes += len(chunk)
+                if self.progress:
+                    self.progress(self.sent_file_bytes, self.file_size)
+                yield chunk
+        yield self.tail
+
+
+def _form_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+class PortalSession(requests.Session):
+    """A requests session that counts requests and uploaded bytes and retries per policy."""
+
+    def __init__(self, policy: RetryPolicy, sleep: Callable[[float], None] = time.sleep) -> None:
+        super().__init__()
+        self.policy = policy
+        self.sleep = sleep
+        self.requests_made = 0
+        self.bytes_uploaded = 0
+
+    def request(self, method: str, url: str, *args: Any, retry: str = ALWAYS, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        body: MultipartBody | None = kwargs.pop("multipart", None)
+        attempt = 0
+        while True:
+            attempt += 1
+            if body is not None:
+                kwargs["data"] = body.chunks()
+                kwargs.setdefault("headers", {})
+                kwargs["headers"] = {
+                    **kwargs["headers"],
+                    "Content-Type": body.content_type,
+                    "Content-Length": str(body.length),
+                }
+            self.requests_made += 1
+            try:
+                response = super().request(method, url, *args, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if body is not None:
+                    self.bytes_uploaded += body.sent_file_bytes
+                surely_unsent = isinstance(exc, requests.ConnectTimeout)
+                if attempt < self.policy.attempts and (retry == ALWAYS or (retry == UNPROCESSED and surely_unsent)):
+                    self.sleep(self.policy.delay(attempt))
+                    continue
+                raise TransientPortalError(_describe_exception(exc, url, attempt)) from None
+            if body is not None:
+                self.bytes_uploaded += body.sent_file_bytes
+            status = response.status_code
+            may_retry = retry == ALWAYS or (retry == UNPROCESSED and status in UNPROCESSED_STATUSES)
+            if status in RETRY_STATUSES and attempt < self.policy.attempts and may_retry:
+                self.sleep(self.policy.delay(attempt, response.headers.get("Retry-After")))
+                continue
+            return response
+
+
+class Portal:
+    """A CKAN portal seen through its Action API."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 60.0,
+        connect_timeout: float = 10.0,
+        ca_bundle: str | None = None,
+        allow_http: bool = False,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.url = check_portal_url(url, allow_http)
+        self._token = token or None
+        self.timeout = (connect_timeout, timeout)
+        self.session = PortalSession(policy or RetryPolicy(), sleep=sleep)
+        # TLS verification is always on; a CA bundle only adds trust for private CAs.
+        self.session.verify = ca_bundle if ca_bundle else True
+        if ca_bundle and not os.path.isfile(ca_bundle):
+            raise ConfigurationError(f"CA bundle not found: {ca_bundle}")
+        self.ckan = ckanapi.RemoteCKAN(self.url, apikey=self._token, user_agent=USER_AGENT, session=self.session)
+
+    @property
+    def requests_made(self) -> int:
+        return self.session.requests_made
+
+    @property
+    def bytes_uploaded(self) -> int:
+        return self.session.bytes_uploaded
+
+    def redact(self, text: str) -> str:
+        """Remove the token from any text (defence in depth: we never put it there)."""
+        return text.replace(self._token, "***") if self._token else text
+
+    def action(self, name: str, data: dict[str, Any] | None = None, *, retry: str = ALWAYS) -> Any:
+        """Call an action; CKAN's own errors become :class:`PortalRefusedError` with its message."""
+        try:
+            return self.ckan.call_action(name, data or {}, requests_kwargs={"timeout": self.timeout, "retry": retry})
+        except PortalError as exc:
+            raise type(exc)(self.redact(str(exc))) from None
+        except ckanapi.CKANAPIError as exc:
+            raise self._refused(name, exc) from None
+
+    def upload(
+        self,
+        name: str,
+        fields: dict[str, Any],
+        path: Path,
+        *,
+        retry: str = ALWAYS,
+        progress: ProgressCallback | None = None,
+    ) -> dict[str, Any]:
+        """Call ``resource_create`` / ``resource_patch`` with the file streamed as ``upload``."""
+        body = MultipartBody(fields, "upload", path, progress)
+        headers = {"User-Agent": USER_AGENT}
+        if self._token:
+            headers["Authorization"] = self._token
+        response = self.session.post(
+            f"{self.url}/api/action/{name}",
+            headers=headers,
+            multipart=body,
+            retry=retry,
+            timeout=self.timeout,
+            allow_redirects=False,
+        )
+        try:
+            return reverse_apicontroller_action(response.url, response.status_code, response.text)
+        except ckanapi.CKANAPIError as exc:
+            raise self._refused(name, exc, response.status_code) from None
+
+    def organization(self, name: str) -> dict[str, Any]:
+        """The organization, or a clear error if it is missing or hidden from this user."""
+        try:
+            return self.action("organization_show", {"id": name, "include_datasets": False, "include_users": False})
+        except PortalRefusedError as exc:
+            if exc.kind in ("not-found", "not-authorized"):
+                raise PortalRefusedError(
+                    f"organization '{name}' not found on {self.url} (or not visible to the user of "
+                    "CKAN_API_TOKEN); create it on the portal or fix organization.name in datasets/catalogue.yaml",
+                    exc.kind,
+                ) from None
+            raise
+
+    def license_ids(self) -> set[str]:
+        return {lic["id"] for lic in self.action("license_list")}
+
+    def packages_of(self, organization: str) -> list[dict[str, Any]]:
+        """All packages of the organization, private ones included, with few requests (paged)."""
+        packages: list[dict[str, Any]] = []
+        while True:
+            page = self.action(
+                "package_search",
+                {
+                    "fq": f'organization:"{organization}"',
+                    "include_private": True,
+                    "rows": SEARCH_PAGE,
+                    "start": len(packages),
+                    "sort": "name asc",
+                },
+            )
+            packages += page["results"]
+            if not page["results"] or len(packages) >= page["count"]:
+                return packages
+
+    def find_package(self, name_or_id: str) -> dict[str, Any] | None:
+        try:
+            return self.action("package_show", {"id": name_or_id})
+        except PortalRefusedError as exc:
+            if exc.kind == "not-found":
+                return None
+            raise
+
+    def can_edit(self, organization_id: str) -> bool:
+        orgs = self.action("organization_list_for_user", {"permission": "create_dataset"})
+        return any(o.get("id") == organization_id or o.get("name") == organization_id for o in orgs)
+
+    def _refused(self, action: str, exc: ckanapi.CKANAPIError, status: int | None = None) -> PortalError:
+        if isinstance(exc, ckanapi.ValidationError):
+            detail = exc.error_dict if isinstance(exc.error_dict, dict) else exc.args
+            fields = {k: v for k, v in detail.items() if k != "__type"} if isinstance(detail, dict) else detail
+            return PortalRefusedError(self.redact(f"{action}: CKAN refused the data: {fields}"), "validation")
+        if isinstance(exc, ckanapi.NotAuthorized):
+            detail = exc.args[0] if exc.args else {}
+            message = detail.get("message", "") if isinstance(detail, dict) else str(detail)
+            return PortalRefusedError(
+                self.redact(f"{action}: not authorized ({message or 'check CKAN_API_TOKEN and the user rights'})"),
+                "not-authorized",
+            )
+        if isinstance(exc, ckanapi.NotFound):
+            return PortalRefusedError(self.redact(f"{action}: not found ({exc})"), "not-found")
+        text = self.redact(str(exc))
+        if status in RETRY_STATUSES or any(f", {s}, " in text for s in RETRY_STATUSES):
+            return TransientPortalError(f"{action}: the portal answered with a temporary error: {text[:300]}")
+        return PortalRefusedError(f"{action}: unexpected answer from the portal: {text[:300]}", "unexpected")
+
+
+def _describe_exception(exc: Exception, url: str, attempts: int) -> str:
+    kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
+    return f"{urlsplit(url).path}: {kind} after {attempts} attempt(s) ({type(exc).__name__})"
+
+
+def _parse_retry_after(value: str) -> float | None:
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

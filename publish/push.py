@@ -1,0 +1,254 @@
+"""Plan against the live portal and execute exactly that plan: ``diff`` and ``push``.
+
+The shell around the pure core: it decides *when* (lock, snapshot, confirmation, order), while
+:mod:`publish.plan` decided *what*.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .catalogue import Catalogue, load_catalogue
+from .errors import PublishError
+from .lock import RunLock
+from .mapping import RESOURCE_KEY, desired_state
+from .plan import CREATE, DELETE, UPDATE, UPLOAD, Action, Plan, is_managed, make_plan
+from .portal import ALWAYS, UNPROCESSED, Portal, PortalRefusedError, TransientPortalError
+from .report import Problem, Report
+from .validation import validate
+
+UploadProgress = Callable[[Action, int, int], None]
+CREATE_ATTEMPTS = 3
+
+
+class InvalidCatalogueError(PublishError):
+    """The catalogue is invalid (or asks for what the portal cannot take): exit 1, nothing written."""
+
+    exit_code = 1
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(f"the catalogue is invalid: {len(report.problems)} problem(s); nothing was written")
+        self.report = report
+
+
+class DeclinedError(PublishError):
+    """The person at the terminal did not confirm the plan: exit 2, nothing written."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: Action
+    outcome: str  # planned | done | failed | skipped
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.action.to_dict(self.outcome), "detail": self.detail}
+
+
+@dataclass
+class RunResult:
+    """What a diff or push did, for a table or the ``--json`` report."""
+
+    portal: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    requests: int = 0
+    bytes_uploaded: int = 0
+    duration_s: float = 0.0
+    plan: Plan | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(o.outcome != "failed" for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.outcome == "failed"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "portal": self.portal,
+            "requests": self.requests,
+            "bytes_uploaded": self.bytes_uploaded,
+            "duration_s": round(self.duration_s, 3),
+            "actions": [o.to_dict() for o in self.outcomes],
+        }
+
+
+def checked_catalogue(catalogue: Catalogue | str | Path) -> Catalogue:
+    """Load (if needed) and validate; raise InvalidCatalogueError when anything is wrong."""
+    if not isinstance(catalogue, Catalogue):
+        catalogue = load_catalogue(catalogue)
+    report = validate(catalogue)
+    if not report.valid:
+        raise InvalidCatalogueError(report)
+    return catalogue
+
+
+def plan_for(catalogue: Catalogue, portal: Portal, *, prune: bool = False) -> tuple[Plan, dict[str, Any]]:
+    """Snapshot the portal (3 requests for a small organization) and plan. Writes nothing."""
+    desired = desired_state(catalogue)
+    org_name = catalogue.meta["organization"]["name"]
+    organization = portal.organization(org_name)
+    known = portal.license_ids()
+    unknown = sorted({p.fields["license_id"] for p in desired} - known)
+    if unknown:
+        raise InvalidCatalogueError(
+            Report(
+                problems=[
+                    Problem(
+                        "datasets/catalogue.yaml",
+                        "licence-unknown-to-portal",
+                        f"the portal {portal.url} does not know the licence {lic}; it offers: "
+                        + ", ".join(sorted(known)),
+                        field="license",
+                        value=lic,
+                    )
+                    for lic in unknown
+                ]
+            )
+        )
+    current = portal.packages_of(org_name)
+    return make_plan(desired, current, portal=portal.url, organization=org_name, prune=prune), organization
+
+
+def diff(catalogue: Catalogue | str | Path, portal: Portal, *, prune: bool = False) -> RunResult:
+    """What push would do, as a result whose outcomes are all ``planned``."""
+    started = time.monotonic()
+    plan, _ = plan_for(checked_catalogue(catalogue), portal, prune=prune)
+    return RunResult(
+        portal=portal.url,
+        outcomes=[Outcome(a, "planned", a.detail) for a in plan.actions],
+        requests=portal.requests_made,
+        duration_s=time.monotonic() - started,
+        plan=plan,
+    )
+
+
+def push(
+    catalogue: Catalogue | str | Path,
+    portal: Portal,
+    *,
+    prune: bool = False,
+    confirm: Callable[[Plan], bool] | None = None,
+    progress: UploadProgress | None = None,
+    lock_dir: Path | None = None,
+) -> RunResult:
+    """Validate, lock, plan, (confirm), and execute exactly the plan."""
+    started = time.monotonic()
+    catalogue = checked_catalogue(catalogue)
+    org_name = catalogue.meta["organization"]["name"]
+    with RunLock(portal.url, org_name, lock_dir):
+        plan, organization = plan_for(catalogue, portal, prune=prune)
+        if plan.writes:
+            if confirm is not None and not confirm(plan):
+                raise DeclinedError("not confirmed; nothing was written")
+            if not portal.can_edit(organization["id"]):
+                raise PortalRefusedError(
+                    f"the user of CKAN_API_TOKEN may not create or edit datasets in organization "
+                    f"'{org_name}' on {portal.url}; an organization admin must make this user an editor",
+                    "not-authorized",
+                )
+        result = execute(plan, portal, progress)
+    result.duration_s = time.monotonic() - started
+    return result
+
+
+def execute(plan: Plan, portal: Portal, progress: UploadProgress | None = None) -> RunResult:
+    """Carry out the plan's actions in order; a failure is recorded and the run goes on."""
+    result = RunResult(portal=plan.portal, plan=plan)
+    created: dict[str, str] = {}
+    failed_packages: set[str] = set()
+    for action in plan.actions:
+        if action.dataset in failed_packages:
+            result.outcomes.append(Outcome(action, "skipped", "its dataset could not be created"))
+            continue
+        if not action.writes:
+            result.outcomes.append(Outcome(action, "done", action.detail))
+            continue
+        try:
+            detail = _apply(action, portal, created, progress)
+            result.outcomes.append(Outcome(action, "done", detail))
+        except PublishError as exc:
+            result.outcomes.append(Outcome(action, "failed", portal.redact(str(exc))))
+            if action.resource is None and action.action == CREATE:
+                failed_packages.add(action.dataset)
+    result.requests = portal.requests_made
+    result.bytes_uploaded = portal.bytes_uploaded
+    return result
+
+
+def _apply(action: Action, portal: Portal, created: dict[str, str], progress: UploadProgress | None) -> str:
+    def on_progress(sent: int, total: int) -> None:
+        if progress is not None:
+            progress(action, sent, total)
+
+    if action.resource is None:
+        if action.action == CREATE:
+            package = _create_once(
+                lambda: portal.action("package_create", action.payload, retry=UNPROCESSED),
+                lambda: _managed_or_none(portal.find_package(action.dataset)),
+            )
+            created[action.dataset] = package["id"]
+            return f"created {portal.url}/dataset/{package['name']}"
+        if action.action == UPDATE:
+            portal.action("package_patch", action.payload, retry=ALWAYS)
+            return action.detail
+        if action.action == DELETE:
+            portal.action("package_delete", {"id": action.package_id}, retry=ALWAYS)
+            return "deleted (moved to the portal's trash)"
+    else:
+        package_id = action.package_id or created[action.dataset]
+        if action.action == CREATE:
+            assert action.local is not None
+            fields = {"package_id": package_id, **action.payload}
+            local = action.local
+            resource = _create_once(
+                lambda: portal.upload("resource_create", fields, local.path, retry=UNPROCESSED, progress=on_progress),
+                lambda: _find_resource(portal, package_id, local.key),
+            )
+            return f"created resource {resource['id']}: {action.detail}"
+        if action.action == UPLOAD:
+            assert action.local is not None
+            portal.upload("resource_patch", action.payload, action.local.path, retry=ALWAYS, progress=on_progress)
+            return action.detail
+        if action.action == UPDATE:
+            portal.action("resource_patch", action.payload, retry=ALWAYS)
+            return action.detail
+        if action.action == DELETE:
+            portal.action("resource_delete", {"id": action.resource_id}, retry=ALWAYS)
+            return "deleted"
+    raise AssertionError(f"unknown action {action.action}")
+
+
+def _create_once(create: Callable[[], dict[str, Any]], find: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+    """Create something at most once: after an unclear failure, look before trying again."""
+    last: TransientPortalError | None = None
+    for _ in range(CREATE_ATTEMPTS):
+        try:
+            return create()
+        except TransientPortalError as exc:
+            last = exc
+            found = find()
+            if found is not None:
+                return found
+    assert last is not None
+    raise last
+
+
+def _managed_or_none(package: dict[str, Any] | None) -> dict[str, Any] | None:
+    return package if package is not None and is_managed(package) and package.get("state") == "active" else None
+
+
+def _find_resource(portal: Portal, package_id: str, key: str) -> dict[str, Any] | None:
+    package = portal.find_package(package_id)
+    for resource in (package or {}).get("resources", []):
+        if resource.get(RESOURCE_KEY) == key:
+            return resource
+    return None

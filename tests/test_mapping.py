@@ -1,0 +1,78 @@
+"""Data Package → CKAN package dicts (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import publish
+from publish.mapping import MANAGED_BY, MANAGED_EXTRAS, RESOURCE_KEY, desired_state, file_digest
+from tests.conftest import REPO
+
+
+def test_file_digest_matches_hashlib(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"a,b\n" * 100_000)
+    digest = file_digest(path, chunk_size=4096)
+    assert digest.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert digest.size == 400_000
+
+
+def test_shipped_catalogue_maps_to_three_packages() -> None:
+    packages = desired_state(publish.load_catalogue(REPO))
+    assert [p.name for p in packages] == [
+        "digital-interkommunal-partner",
+        "digital-interkommunal-phasen",
+        "digital-interkommunal-projekte",
+    ]
+    projects = packages[2]
+    assert projects.fields["owner_org"] == "digital-interkommunal"
+    assert projects.fields["license_id"] == "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
+    assert projects.fields["url"] == "https://digital-interkommunal.de/"
+    assert "Kalletal" in projects.fields["tags"]
+    assert [r.key for r in projects.resources] == ["projects", "project_partners"]
+
+
+def test_dcat_extras() -> None:
+    (_partners, phases, projects) = desired_state(publish.load_catalogue(REPO))
+    extras = projects.fields["extras"]
+    assert set(extras) <= set(MANAGED_EXTRAS)
+    assert extras["managed_by"] == MANAGED_BY
+    assert json.loads(extras["politicalGeocodingURI"]) == [
+        "http://dcat-ap.de/def/politicalGeocoding/municipalityKey/05766044",
+        "http://dcat-ap.de/def/politicalGeocoding/municipalityKey/05766036",
+    ]
+    assert extras["politicalGeocodingLevelURI"].endswith("/Level/municipality")
+    assert json.loads(extras["theme"])[0] == "http://publications.europa.eu/resource/authority/data-theme/GOVE"
+    assert json.loads(extras["language"]) == ["http://publications.europa.eu/resource/authority/language/DEU"]
+    assert (extras["temporal_start"], extras["temporal_end"]) == ("2021-01-01", "2027-11-30")
+    assert "temporal_end" not in phases.fields["extras"]  # open-ended: unknown stays empty
+    assert extras["publisher_type"] == "http://purl.org/adms/publishertype/LocalAuthority"
+    assert all(isinstance(v, str) for v in extras.values())
+
+
+def test_resource_fields_carry_digest_and_schema() -> None:
+    catalogue = publish.load_catalogue(REPO)
+    projects = desired_state(catalogue)[2]
+    resource = projects.resources[0]
+    data = (REPO / "datasets/projects/projects.csv").read_bytes()
+    assert resource.fields["hash"] == hashlib.sha256(data).hexdigest()
+    assert resource.fields["size"] == len(data)
+    assert resource.fields[RESOURCE_KEY] == "projects"
+    assert resource.fields["name"] == "Projekte"
+    schema = json.loads(resource.fields["schema"])
+    assert schema == json.loads((REPO / "schemas/projects.schema.json").read_text())
+
+
+def test_dataset_licence_overrides_the_default(catalogue_dir: Path) -> None:
+    descriptor = catalogue_dir / "datasets/partners/datapackage.yaml"
+    descriptor.write_text(
+        descriptor.read_text()
+        + "licenses:\n  - name: cc-by-4.0\n    path: http://dcat-ap.de/def/licenses/cc-by/4.0\n    title: CC BY 4.0\n"
+    )
+    catalogue = publish.load_catalogue(catalogue_dir)
+    assert publish.validate(catalogue).valid
+    partners = desired_state(catalogue)[0]
+    assert partners.fields["license_id"] == "http://dcat-ap.de/def/licenses/cc-by/4.0"
+    assert partners.resources[0].fields["license"] == "http://dcat-ap.de/def/licenses/cc-by/4.0"

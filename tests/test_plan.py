@@ -1,0 +1,148 @@
+"""Desired state × portal snapshot → Plan (pure; the snapshot is shaped like package_search results)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import publish
+from publish.mapping import MANAGED_BY, DesiredPackage, desired_state
+from publish.plan import PlanConflictError, make_plan
+
+
+def as_portal(packages: list[DesiredPackage]) -> list[dict[str, Any]]:
+    """What CKAN would return after publishing ``packages`` faithfully."""
+    result = []
+    for n, p in enumerate(packages):
+        pkg = {k: v for k, v in p.fields.items() if k not in ("tags", "extras")}
+        pkg.update(
+            id=f"pkg-{n}",
+            state="active",
+            tags=[{"name": t} for t in p.fields["tags"]],
+            extras=[{"key": k, "value": v} for k, v in p.fields["extras"].items()],
+            resources=[{**r.fields, "id": f"res-{n}-{i}", "url_type": "upload"} for i, r in enumerate(p.resources)],
+        )
+        result.append(pkg)
+    return result
+
+
+@pytest.fixture
+def desired(catalogue_dir: Path) -> list[DesiredPackage]:
+    return desired_state(publish.load_catalogue(catalogue_dir))
+
+
+def plan(desired: list[DesiredPackage], current: list[dict[str, Any]], **kw: Any):
+    return make_plan(desired, current, portal="http://127.0.0.1:5000", organization="digital-interkommunal", **kw)
+
+
+def test_empty_portal_creates_everything(desired: list[DesiredPackage]) -> None:
+    result = plan(desired, [])
+    assert [(a.dataset[-8:], a.resource, a.action) for a in result.actions] == [
+        ("-partner", None, "create"),
+        ("-partner", "partners", "create"),
+        ("l-phasen", None, "create"),
+        ("l-phasen", "phases", "create"),
+        ("projekte", None, "create"),
+        ("projekte", "projects", "create"),
+        ("projekte", "project_partners", "create"),
+    ]
+    assert result.bytes_to_upload == sum(r.digest.size for p in desired for r in p.resources)
+    assert result.actions[0].payload["tags"][0] == {"name": desired[0].fields["tags"][0]}
+
+
+def test_faithful_portal_is_all_unchanged(desired: list[DesiredPackage]) -> None:
+    result = plan(desired, as_portal(desired))
+    assert {a.action for a in result.actions} == {"unchanged"}
+    assert result.writes == [] and result.bytes_to_upload == 0
+    assert result.summary() == "7 unchanged"
+
+
+def test_ckan_normalisations_do_not_count_as_changes(desired: list[DesiredPackage]) -> None:
+    portal = as_portal(desired)
+    for pkg in portal:
+        pkg["extras"].reverse()
+        pkg["tags"].reverse()
+        pkg["notes"] = pkg["notes"]
+        for res in pkg["resources"]:
+            res["size"] = str(res["size"])  # CKAN may hand numbers back as strings
+            res["last_modified"] = "2026-11-25T10:00:00"
+    assert {a.action for a in plan(desired, portal).actions} == {"unchanged"}
+
+
+def test_changed_content_is_one_upload_to_the_same_resource(desired: list[DesiredPackage]) -> None:
+    portal = as_portal(desired)
+    portal[2]["resources"][0]["hash"] = "0" * 64
+    result = plan(desired, portal)
+    (write,) = result.writes
+    assert (write.action, write.resource, write.resource_id) == ("upload", "projects", "res-2-0")
+    assert write.payload["id"] == "res-2-0" and write.local is not None
+
+
+def test_metadata_only_change_is_one_package_update(desired: list[DesiredPackage]) -> None:
+    portal = as_portal(desired)
+    portal[1]["title"] = "Alter Titel"
+    (write,) = plan(desired, portal).writes
+    assert (write.action, write.resource, write.changes) == ("update", None, ("title",))
+    assert write.payload == {"id": "pkg-1", "title": desired[1].fields["title"]}
+
+
+def test_extras_update_keeps_extras_added_by_hand(desired: list[DesiredPackage]) -> None:
+    portal = as_portal(desired)
+    portal[0]["extras"] = [e for e in portal[0]["extras"] if e["key"] != "identifier"]
+    portal[0]["extras"].append({"key": "note_by_hand", "value": "bleibt"})
+    (write,) = plan(desired, portal).writes
+    assert write.changes == ("extras",)
+    keys = [e["key"] for e in write.payload["extras"]]
+    assert "note_by_hand" in keys and "identifier" in keys
+
+
+def test_resource_metadata_change_is_a_resource_update(desired: list[DesiredPackage]) -> None:
+    portal = as_portal(desired)
+    portal[0]["resources"][0]["description"] = "alt"
+    (write,) = plan(desired, portal).writes
+    assert (write.action, write.resource, write.changes) == ("update", "partners", ("description",))
+    assert write.bytes == 0
+
+
+def test_orphans_are_reported_and_deleted_only_with_prune(desired: list[DesiredPackage]) -> None:
+    portal = as_portal(desired)
+    gone = copy.deepcopy(portal[0])
+    gone.update(id="pkg-old", name="digital-interkommunal-alt")
+    by_hand = copy.deepcopy(portal[0])
+    by_hand.update(id="pkg-hand", name="von-hand", extras=[])
+    portal[2]["resources"].append({"id": "res-extra", "name": "Notizen", "url_type": "upload"})
+    portal += [gone, by_hand]
+    kinds = {(a.dataset, a.resource): a.action for a in plan(desired, portal).actions if a.action != "unchanged"}
+    assert kinds == {
+        ("digital-interkommunal-projekte", "Notizen"): "orphan",
+        ("digital-interkommunal-alt", None): "orphan",
+    }
+    pruned = {(a.dataset, a.resource): a.action for a in plan(desired, portal, prune=True).writes}
+    assert pruned == {
+        ("digital-interkommunal-projekte", "Notizen"): "delete",
+        ("digital-interkommunal-alt", None): "delete",
+    }
+
+
+def test_a_package_made_by_hand_with_our_name_is_a_conflict(desired: list[DesiredPackage]) -> None:
+    portal = as_portal(desired)
+    portal[1]["extras"] = [e for e in portal[1]["extras"] if e["value"] != MANAGED_BY]
+    with pytest.raises(PlanConflictError, match="digital-interkommunal-phasen"):
+        plan(desired, portal)
+
+
+def test_duplicate_resources_of_one_key_keep_the_first(desired: list[DesiredPackage]) -> None:
+    portal = as_portal(desired)
+    portal[0]["resources"].append({**portal[0]["resources"][0], "id": "res-dup"})
+    result = plan(desired, portal, prune=True)
+    (write,) = result.writes
+    assert (write.action, write.resource_id) == ("delete", "res-dup")
+
+
+def test_plan_is_deterministic(desired: list[DesiredPackage]) -> None:
+    portal = as_portal(desired)
+    portal[2]["resources"][1]["hash"] = "x"
+    assert plan(desired, portal) == plan(desired, copy.deepcopy(portal))
