@@ -3,8 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PORTAL := portal/portal.sh
 
-.PHONY: install demo test unit lint validate
+.PHONY: install demo test lint validate portal portal-env portal-stop portal-reset benchmark
 
 $(BIN)/publish: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (found $$($(PYTHON) --version))"; exit 2; }
@@ -13,15 +14,34 @@ $(BIN)/publish: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
-install: $(BIN)/publish  ## create .venv with the project and its dev tools
+install: $(BIN)/publish  ## the project and its dev tools in .venv
 
 validate: install  ## validate the shipped catalogue
 	$(BIN)/publish validate
 
-demo: validate  ## the main job
+demo: install  ## the main job: validate, start the local CKAN, publish the catalogue, print the URLs
+	$(BIN)/publish validate
+	@eval "$$($(PORTAL) start)" && $(BIN)/publish push --yes && \
+	  echo && echo "Open the portal: $$CKAN_URL/organization/digital-interkommunal" && \
+	  echo "(credentials: $(PORTAL) env; stop it with: make portal-stop)"
 
 lint: install
 	$(BIN)/ruff check .
 
-test: install lint  ## lint and run the whole test suite
-	$(BIN)/pytest
+test: install lint  ## lint, start the local CKAN, run the whole test suite
+	@eval "$$($(PORTAL) start)" && $(BIN)/pytest
+
+portal:  ## start the local CKAN (idempotent); prints export lines
+	@$(PORTAL) start
+
+portal-env:  ## print the export lines again
+	@$(PORTAL) env
+
+portal-stop:  ## stop every process the portal script started
+	@$(PORTAL) stop
+
+portal-reset:  ## stop and wipe the portal's state folder
+	@$(PORTAL) reset
+
+benchmark: install  ## push a 1 GiB file and report peak memory (needs the portal)
+	@eval "$$($(PORTAL) start)" && $(BIN)/python benchmarks/push_large_file.py

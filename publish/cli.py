@@ -246,6 +246,8 @@ def _print_result(result: RunResult, as_json: bool, title: str) -> None:
                 fg="red",
                 err=True,
             )
+        for url in result.dataset_urls():
+            click.echo(f"  {url}")
     else:
         click.echo(f"Plan: {summary}; {result.requests} requests. Nothing was written.")
 

@@ -135,6 +135,37 @@ class MultipartBody:
                 yield chunk
         yield self.tail
 
+    def reader(self) -> _ChunkReader:
+        """A fresh file-like view of the body, so requests sends it with Content-Length, unchunked."""
+        return _ChunkReader(self.chunks(), self.length)
+
+
+class _ChunkReader:
+    """``read(n)`` over an iterator of byte chunks, with a known total length."""
+
+    def __init__(self, chunks: Iterator[bytes], length: int) -> None:
+        self._chunks = chunks
+        self._chunk = b""
+        self._offset = 0
+        self.len = length
+
+    def __len__(self) -> int:
+        return self.len
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            rest = [self._chunk[self._offset :], *self._chunks]
+            self._chunk, self._offset = b"", 0
+            return b"".join(rest)
+        while self._offset >= len(self._chunk):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return b""
+            self._chunk, self._offset = chunk, 0
+        data = self._chunk[self._offset : self._offset + size]
+        self._offset += len(data)
+        return data
+
 
 def _form_value(value: Any) -> str:
     if isinstance(value, bool):
@@ -160,7 +191,7 @@ class PortalSession(requests.Session):
         while True:
             attempt += 1
             if body is not None:
-                kwargs["data"] = body.chunks()
+                kwargs["data"] = body.reader()
                 kwargs.setdefault("headers", {})
                 kwargs["headers"] = {
                     **kwargs["headers"],
@@ -268,8 +299,9 @@ class Portal:
         except PortalRefusedError as exc:
             if exc.kind in ("not-found", "not-authorized"):
                 raise PortalRefusedError(
-                    f"organization '{name}' not found on {self.url} (or not visible to the user of "
-                    "CKAN_API_TOKEN); create it on the portal or fix organization.name in datasets/catalogue.yaml",
+                    f"organization '{name}' not found on {self.url} (or not visible to user "
+                    f"'{self.whoami()}'); create it on the portal or fix organization.name in "
+                    "datasets/catalogue.yaml",
                     exc.kind,
                 ) from None
             raise
@@ -302,6 +334,15 @@ class Portal:
             if exc.kind == "not-found":
                 return None
             raise
+
+    def whoami(self) -> str:
+        """Name of the user behind the token (CKAN's user_show without id), for messages."""
+        if not self._token:
+            return "anonymous (CKAN_API_TOKEN is not set)"
+        try:
+            return str(self.action("user_show", {}).get("name") or "unknown user")
+        except PortalError:
+            return "unknown user"
 
     def can_edit(self, organization_id: str) -> bool:
         orgs = self.action("organization_list_for_user", {"permission": "create_dataset"})

@@ -70,6 +70,14 @@ class RunResult:
     def failed(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.outcome == "failed"]
 
+    def dataset_urls(self) -> list[str]:
+        """Portal pages of the catalogue's datasets (not of orphans or deleted ones)."""
+        return [
+            f"{self.portal}/dataset/{o.action.dataset}"
+            for o in self.outcomes
+            if o.action.resource is None and o.action.action not in (DELETE, "orphan")
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
@@ -151,8 +159,9 @@ def push(
                 raise DeclinedError("not confirmed; nothing was written")
             if not portal.can_edit(organization["id"]):
                 raise PortalRefusedError(
-                    f"the user of CKAN_API_TOKEN may not create or edit datasets in organization "
-                    f"'{org_name}' on {portal.url}; an organization admin must make this user an editor",
+                    f"user '{portal.whoami()}' (from CKAN_API_TOKEN) may not create or edit datasets in "
+                    f"organization '{org_name}' on {portal.url}; an organization admin must make this user "
+                    "an editor. Nothing was written.",
                     "not-authorized",
                 )
         result = execute(plan, portal, progress)

@@ -1,0 +1,129 @@
+"""A small HTTP proxy in front of the real CKAN that injects faults, for retry tests.
+
+Listens on 127.0.0.1 only. For the n-th request (counted from 1) ``schedule(n, method, path)``
+returns None (forward normally) or one fault:
+
+- ``"502"``        answer 502 without forwarding (the portal never saw the request)
+- ``"502-after"``  forward, let CKAN process it, then answer 502 (the reply is lost)
+- ``"429"``        answer 429 with ``Retry-After: 1`` without forwarding
+- ``"reset"``      close the connection with a TCP reset without forwarding
+- ``"reset-after"`` forward, then reset instead of answering
+- ``"hang"``       wait ``hang_seconds`` (past the client's timeout), then drop the request
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+Schedule = Callable[[int, str, str], str | None]
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+
+
+class FaultProxy:
+    """Start with ``start()`` (returns the proxy URL), stop with ``stop()``; count faults in ``log``."""
+
+    def __init__(self, upstream: str, schedule: Schedule, hang_seconds: float = 3.0) -> None:
+        parts = urlsplit(upstream)
+        self.upstream_host = parts.hostname or "127.0.0.1"
+        self.upstream_port = parts.port or 80
+        self.schedule = schedule
+        self.hang_seconds = hang_seconds
+        self.count = 0
+        self.log: list[tuple[int, str, str, str | None]] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> str:
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+    def faults(self) -> list[str]:
+        return [fault for *_, fault in self.log if fault]
+
+    def _next(self, method: str, path: str) -> str | None:
+        with self._lock:
+            self.count += 1
+            fault = self.schedule(self.count, method, path)
+            self.log.append((self.count, method, path, fault))
+            return fault
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:  # keep test output quiet
+                pass
+
+            def do_GET(self) -> None:
+                self._relay()
+
+            def do_POST(self) -> None:
+                self._relay()
+
+            def _relay(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                fault = proxy._next(self.command, self.path)
+                if fault == "502":
+                    return self._answer(502, b"<html>502 Bad Gateway (injected)</html>")
+                if fault == "429":
+                    return self._answer(429, b"slow down (injected)", {"Retry-After": "1"})
+                if fault == "reset":
+                    return self._reset()
+                if fault == "hang":
+                    time.sleep(proxy.hang_seconds)
+                    return self._reset()
+                status, headers, payload = self._forward(body)
+                if fault == "502-after":
+                    return self._answer(502, b"<html>502 Bad Gateway after processing (injected)</html>")
+                if fault == "reset-after":
+                    return self._reset()
+                return self._answer(status, payload, headers)
+
+            def _forward(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+                conn = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=120)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                response = conn.getresponse()
+                payload = response.read()
+                kept = {k: v for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP | {"content-length"}}
+                conn.close()
+                return response.status, kept, payload
+
+            def _answer(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(payload)
+                self.close_connection = True
+
+            def _reset(self) -> None:
+                # SO_LINGER with timeout 0 turns close() into a TCP reset.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
+
+        return Handler

@@ -1,0 +1,350 @@
+"""`publish diff` and `publish push` against the real local CKAN.
+
+Each test publishes the shipped catalogue into an organization of its own (dataset names get the
+organization as suffix), so tests never see each other's datasets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import ckanapi
+import pytest
+import requests
+import yaml
+from click.testing import CliRunner
+
+from publish.cli import main
+from publish.lock import RunLock
+from tests.conftest import REPO
+from tests.integration.fault_proxy import FaultProxy
+
+DATASETS = ("partners", "phases", "projects")
+
+
+def make_catalogue(tmp_path: Path, organization: str) -> Path:
+    """The shipped catalogue, moved into ``organization`` with dataset names unique to it."""
+    root = tmp_path / "catalogue"
+    shutil.copytree(REPO / "datasets", root / "datasets", symlinks=True)
+    shutil.copytree(REPO / "schemas", root / "schemas")
+    meta = root / "datasets/catalogue.yaml"
+    meta.write_text(meta.read_text().replace("name: digital-interkommunal\n", f"name: {organization}\n"))
+    for key in DATASETS:
+        descriptor = root / "datasets" / key / "datapackage.yaml"
+        text = descriptor.read_text()
+        name = yaml.safe_load(text)["name"]
+        descriptor.write_text(text.replace(f"name: {name}\n", f"name: {name}-{organization}\n", 1))
+    return root
+
+
+def names(catalogue: Path) -> dict[str, str]:
+    return {k: yaml.safe_load((catalogue / "datasets" / k / "datapackage.yaml").read_text())["name"] for k in DATASETS}
+
+
+class Publisher:
+    """Runs the publish CLI in-process against the portal, as the editor."""
+
+    def __init__(self, catalogue: Path, url: str, token: str, lock_dir: Path) -> None:
+        self.catalogue = catalogue
+        self.env = {"CKAN_URL": url, "CKAN_API_TOKEN": token, "PUBLISH_LOCK_DIR": str(lock_dir)}
+
+    def run(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+        result = CliRunner().invoke(main, [*args, "--catalogue", str(self.catalogue)], env={**self.env, **(env or {})})
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result.exit_code, result.stdout, result.stderr
+
+    def json(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+        code, out, err = self.run(*args, "--json", env=env)
+        try:
+            return code, json.loads(out)
+        except json.JSONDecodeError:
+            raise AssertionError(f"not JSON (exit {code}): {out}\n{err}") from None
+
+
+@pytest.fixture
+def catalogue(tmp_path: Path, organization: str) -> Path:
+    return make_catalogue(tmp_path, organization)
+
+
+@pytest.fixture
+def publisher(catalogue: Path, ckan_url: str, ckan_api_token: str, tmp_path: Path) -> Publisher:
+    return Publisher(catalogue, ckan_url, ckan_api_token, tmp_path / "locks")
+
+
+def writes(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a for a in report["actions"] if a["action"] in ("create", "update", "upload", "delete")]
+
+
+def show_all(ckan: ckanapi.RemoteCKAN, catalogue: Path) -> dict[str, dict[str, Any]]:
+    return {key: ckan.action.package_show(id=name) for key, name in names(catalogue).items()}
+
+
+def test_first_publish_reads_back_field_by_field(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, organization: str, ckan_api_token: str
+) -> None:
+    code, plan = publisher.json("diff")
+    assert code == 0
+    assert {a["outcome"] for a in plan["actions"]} == {"planned"}
+    assert [a["action"] for a in plan["actions"]] == ["create"] * 7
+
+    code, report = publisher.json("push", "--yes")
+    assert code == 0 and report["ok"] is True, report
+    assert [(a["action"], a["outcome"]) for a in report["actions"]] == [("create", "done")] * 7
+    assert report["bytes_uploaded"] == sum(p.stat().st_size for p in (catalogue / "datasets").glob("*/*.csv"))
+
+    packages = show_all(ckan, catalogue)
+    projects = packages["projects"]
+    descriptor = yaml.safe_load((catalogue / "datasets/projects/datapackage.yaml").read_text())
+    assert projects["title"] == descriptor["title"]
+    assert projects["notes"] == descriptor["description"]
+    assert projects["license_id"] == "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
+    assert projects["url"] == descriptor["homepage"]
+    assert projects["organization"]["name"] == organization
+    assert sorted(t["name"] for t in projects["tags"]) == sorted(descriptor["keywords"])
+    extras = {e["key"]: e["value"] for e in projects["extras"]}
+    assert extras["managed_by"] == "kalletal-lemgo-publish"
+    assert extras["identifier"] == descriptor["identifier"]
+    assert json.loads(extras["politicalGeocodingURI"])[0].endswith("/municipalityKey/05766044")
+    assert extras["temporal_start"] == "2021-01-01"
+
+    for key, package in packages.items():
+        local = yaml.safe_load((catalogue / "datasets" / key / "datapackage.yaml").read_text())
+        assert [r["datapackage_resource"] for r in package["resources"]] == [r["name"] for r in local["resources"]]
+        for resource, spec in zip(package["resources"], local["resources"], strict=True):
+            path = catalogue / "datasets" / key / spec["path"]
+            data = path.read_bytes()
+            assert resource["hash"] == hashlib.sha256(data).hexdigest()
+            assert int(resource["size"]) == len(data)
+            assert resource["url_type"] == "upload"
+            assert json.loads(resource["schema"]) == json.loads(
+                (catalogue / "datasets" / key / spec["schema"]).read_text()
+            )
+            download = requests.get(resource["url"], headers={"Authorization": ckan_api_token}, timeout=30)
+            assert download.status_code == 200
+            assert download.content == data
+
+
+def test_rerun_writes_nothing(publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN) -> None:
+    assert publisher.json("push", "--yes")[0] == 0
+    before = {k: p["metadata_modified"] for k, p in show_all(ckan, catalogue).items()}
+    time.sleep(1.1)  # metadata_modified has sub-second precision; make any write visible
+    code, report = publisher.json("push", "--yes")
+    assert code == 0 and report["ok"]
+    assert {a["action"] for a in report["actions"]} == {"unchanged"}
+    assert report["bytes_uploaded"] == 0
+    assert report["requests"] <= 3
+    after = {k: p["metadata_modified"] for k, p in show_all(ckan, catalogue).items()}
+    assert after == before
+    code, out, _ = publisher.run("diff")
+    assert code == 0 and "7 unchanged" in out and "Nothing was written" in out
+
+
+def test_one_changed_cell_is_one_upload_to_the_same_resource(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN
+) -> None:
+    assert publisher.json("push", "--yes")[0] == 0
+    before = show_all(ckan, catalogue)
+    phases = catalogue / "datasets/phases/phases.csv"
+    phases.write_text(
+        phases.read_text().replace("Fortschreibung der Strategie", "Fortschreibung der Smart City-Strategie")
+    )
+    code, report = publisher.json("push", "--yes")
+    assert code == 0
+    (write,) = writes(report)
+    assert (write["dataset"], write["resource"], write["action"], write["outcome"]) == (
+        names(catalogue)["phases"],
+        "phases",
+        "upload",
+        "done",
+    )
+    assert report["bytes_uploaded"] == phases.stat().st_size
+    after = show_all(ckan, catalogue)
+    assert [r["id"] for r in after["phases"]["resources"]] == [r["id"] for r in before["phases"]["resources"]]
+    assert after["projects"]["metadata_modified"] == before["projects"]["metadata_modified"]
+    assert after["partners"]["metadata_modified"] == before["partners"]["metadata_modified"]
+    resource = after["phases"]["resources"][0]
+    assert requests.get(resource["url"], timeout=30).content == phases.read_bytes()
+
+
+def test_metadata_only_change_is_one_package_patch(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN
+) -> None:
+    assert publisher.json("push", "--yes")[0] == 0
+    descriptor = catalogue / "datasets/partners/datapackage.yaml"
+    descriptor.write_text(descriptor.read_text().replace("title: Partner von", "title: Beteiligte Partner von"))
+    code, report = publisher.json("push", "--yes")
+    assert code == 0
+    (write,) = writes(report)
+    assert (write["resource"], write["action"], write["detail"]) == (None, "update", "fields: title")
+    assert report["bytes_uploaded"] == 0
+    assert ckan.action.package_show(id=names(catalogue)["partners"])["title"].startswith("Beteiligte Partner")
+
+
+def test_orphans_are_reported_and_pruned_only_on_request(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, organization: str
+) -> None:
+    assert publisher.json("push", "--yes")[0] == 0
+    by_hand = ckan.action.package_create(name=f"von-hand-{organization}", title="Von Hand", owner_org=organization)
+    all_names = names(catalogue)
+    # Drop the partners dataset and the link table that refers to it.
+    shutil.rmtree(catalogue / "datasets/partners")
+    descriptor = catalogue / "datasets/projects/datapackage.yaml"
+    data = yaml.safe_load(descriptor.read_text())
+    data["resources"] = [r for r in data["resources"] if r["name"] != "project_partners"]
+    descriptor.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+
+    code, report = publisher.json("push", "--yes")
+    assert code == 0
+    orphans = {(a["dataset"], a["resource"]) for a in report["actions"] if a["action"] == "orphan"}
+    assert orphans == {(all_names["partners"], None), (all_names["projects"], "project_partners")}
+    assert writes(report) == []
+    assert ckan.action.package_show(id=all_names["partners"])["state"] == "active"
+
+    code, report = publisher.json("push", "--yes", "--prune")
+    assert code == 0
+    deleted = {(a["dataset"], a["resource"]) for a in writes(report)}
+    assert deleted == orphans
+    assert all(a["action"] == "delete" and a["outcome"] == "done" for a in writes(report))
+    assert ckan.action.package_show(id=all_names["partners"])["state"] == "deleted"
+    projects = ckan.action.package_show(id=all_names["projects"])
+    assert [r["datapackage_resource"] for r in projects["resources"]] == ["projects"]
+    assert ckan.action.package_show(id=by_hand["id"])["state"] == "active"  # never touched
+
+
+def test_invalid_catalogue_writes_nothing(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, organization: str
+) -> None:
+    shutil.copyfile(
+        REPO / "tests/fixtures/bad_files/projects_status_not_in_enum.csv", catalogue / "datasets/projects/projects.csv"
+    )
+    code, report = publisher.json("push", "--yes")
+    assert code == 1
+    assert report["valid"] is False and report["ok"] is False
+    assert any(e["field"] == "status" for e in report["errors"])
+    found = ckan.action.package_search(fq=f'organization:"{organization}"', include_private=True)
+    assert found["count"] == 0
+
+
+def test_unknown_licence_on_the_portal_is_refused_before_writing(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, organization: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import publish.metadata_checks as checks
+
+    # A licence our list knows but this portal's licence register does not.
+    unknown = "http://dcat-ap.de/def/licenses/geonutz/20130319"
+    monkeypatch.setitem(checks.LICENCES, unknown, "Nutzungsbestimmungen (test)")
+    meta = catalogue / "datasets/catalogue.yaml"
+    meta.write_text(meta.read_text().replace("http://dcat-ap.de/def/licenses/dl-by-de/2.0", unknown))
+    code, report = publisher.json("push", "--yes")
+    assert code == 1
+    assert report["errors"][0]["code"] == "licence-unknown-to-portal"
+    assert ckan.action.package_search(fq=f'organization:"{organization}"', include_private=True)["count"] == 0
+
+
+def test_missing_organization_and_missing_rights(
+    publisher: Publisher, catalogue: Path, ckan_sysadmin: ckanapi.RemoteCKAN, ckan_editor_name: str
+) -> None:
+    meta = catalogue / "datasets/catalogue.yaml"
+    text = meta.read_text()
+    meta.write_text(text.replace("name: test-", "name: nowhere-", 1))
+    code, _out, err = publisher.run("push", "--yes")
+    assert code == 3
+    assert "organization 'nowhere-" in err and f"'{ckan_editor_name}'" in err
+
+    other = f"other-{uuid.uuid4().hex[:10]}"
+    ckan_sysadmin.action.organization_create(name=other)
+    try:
+        meta.write_text(text.replace("name: test-", f"name: {other}\n  # was: test-", 1))
+        code, _out, err = publisher.run("push", "--yes")
+        assert code == 3
+        assert f"user '{ckan_editor_name}'" in err and f"organization '{other}'" in err
+        assert "Nothing was written" in err
+    finally:
+        ckan_sysadmin.action.organization_purge(id=other)
+
+
+def test_the_token_never_appears_in_any_output(
+    publisher: Publisher, ckan_url: str, ckan_api_token: str, tmp_path: Path
+) -> None:
+    outputs = []
+    # A bad token (403 from CKAN), a dead portal, a faulty proxy that always fails, and a good run.
+    bad = "X" + ckan_api_token[1:]
+    outputs += publisher.run("push", "--yes", env={"CKAN_API_TOKEN": bad})[1:]
+    outputs += publisher.run("push", "--yes", "--json", env={"CKAN_API_TOKEN": bad})[1:]
+    outputs += publisher.run("push", "--yes", "--timeout", "1", env={"CKAN_URL": "http://127.0.0.1:9"})[1:]
+    proxy = FaultProxy(ckan_url, lambda n, m, p: "502" if n > 3 else None)
+    try:
+        url = proxy.start()
+        code, out, err = publisher.run("push", "--yes", env={"CKAN_URL": url})
+        assert code == 3
+        outputs += [out, err]
+    finally:
+        proxy.stop()
+    outputs += publisher.run("push", "--yes", "--json")[1:]
+    outputs += [p.read_text() for p in (tmp_path / "locks").glob("*")]
+    assert len(outputs) >= 10
+    for text in outputs:
+        assert ckan_api_token not in text
+        assert bad not in text
+
+
+def test_a_second_push_while_one_runs_exits_4(
+    publisher: Publisher, organization: str, ckan_url: str, tmp_path: Path
+) -> None:
+    with RunLock(ckan_url, organization, tmp_path / "locks"):
+        result = subprocess.run(
+            [sys.executable, "-m", "publish", "push", "--yes", "--catalogue", str(publisher.catalogue)],
+            env={**os.environ, **publisher.env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert f'pid": {os.getpid()}' in result.stderr and organization in result.stderr
+    # Once released, the next run goes ahead.
+    assert publisher.json("push", "--yes")[0] == 0
+
+
+FAULTS = ["502", "reset", "502-after", "hang", "429", "reset-after"]
+
+
+def test_push_through_a_faulty_proxy_converges(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, ckan_url: str
+) -> None:
+    # Every second request fails, cycling through each kind of fault.
+    proxy = FaultProxy(ckan_url, lambda n, m, p: FAULTS[(n // 2) % len(FAULTS)] if n % 2 == 0 else None)
+    try:
+        url = proxy.start()
+        codes = []
+        for _ in range(3):  # a failed run is safe to rerun; it must converge
+            code, report = publisher.json("push", "--yes", "--timeout", "2", env={"CKAN_URL": url})
+            codes.append(code)
+            if code == 0:
+                break
+            assert code == 3, report
+    finally:
+        proxy.stop()
+    assert codes[-1] == 0, codes
+    assert set(FAULTS) <= set(proxy.faults())
+    # Straight to the portal: nothing left to do, and no duplicates anywhere.
+    code, report = publisher.json("diff")
+    assert {a["action"] for a in report["actions"]} == {"unchanged"}, report
+    for key, package in show_all(ckan, catalogue).items():
+        local = yaml.safe_load((catalogue / "datasets" / key / "datapackage.yaml").read_text())
+        assert [r["datapackage_resource"] for r in package["resources"]] == [r["name"] for r in local["resources"]]
+    found = ckan.action.package_search(fq=f'organization:"{catalogue_org(catalogue)}"', include_private=True)
+    assert found["count"] == 3
+
+
+def catalogue_org(catalogue: Path) -> str:
+    return yaml.safe_load((catalogue / "datasets/catalogue.yaml").read_text())["organization"]["name"]
