@@ -233,7 +233,7 @@ def _print_result(result: RunResult, as_json: bool, title: str) -> None:
     push_run = title == "Push"
     _print_actions([(o.action, o.outcome, o.detail) for o in result.outcomes], with_outcome=push_run)
     plan = result.plan
-    summary = plan.summary() if plan else ""
+    summary = plan.summary(with_bytes=not push_run) if plan else ""
     stats = f"{result.requests} requests, {human_bytes(result.bytes_uploaded)} uploaded, {result.duration_s:.1f} s"
     if push_run:
         failed = len(result.failed)

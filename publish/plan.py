@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import PublishError
 from .mapping import (
     MANAGED_BY,
     MANAGED_BY_KEY,
@@ -26,8 +27,10 @@ CREATE, UPDATE, UPLOAD, UNCHANGED, ORPHAN, DELETE = "create", "update", "upload"
 WRITES = {CREATE, UPDATE, UPLOAD, DELETE}
 
 
-class PlanConflictError(Exception):
-    """The portal holds something with our name that this tool did not make."""
+class PlanConflictError(PublishError):
+    """The portal holds something with our name that this tool did not make: exit 2."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -78,11 +81,11 @@ class Plan:
     def counts(self) -> dict[str, int]:
         return dict(Counter(a.action for a in self.actions))
 
-    def summary(self) -> str:
+    def summary(self, with_bytes: bool = True) -> str:
         counts = self.counts()
         order = (CREATE, UPDATE, UPLOAD, DELETE, UNCHANGED, ORPHAN)
         parts = [f"{counts.get(k, 0)} {k}" for k in order if counts.get(k)]
-        size = f", {human_bytes(self.bytes_to_upload)} to upload" if self.bytes_to_upload else ""
+        size = f", {human_bytes(self.bytes_to_upload)} to upload" if self.bytes_to_upload and with_bytes else ""
         return (", ".join(parts) or "nothing to do") + size
 
 
