@@ -183,7 +183,7 @@ def push(
       publish push --yes --json > run.json || echo "exit $?"   # for cron, systemd timers, CI
       publish push --prune --yes         # also delete what the catalogue no longer has
     """
-    interactive = sys.stdin.isatty() and not yes and not as_json
+    interactive = _stdin_is_terminal() and not yes and not as_json
     try:
         portal = _connect(portal_url, ca_bundle, allow_http, timeout)
         result = push_catalogue(
@@ -199,6 +199,11 @@ def push(
         _fail(str(exc), exc.exit_code, as_json)
     _print_result(result, as_json, title="Push")
     sys.exit(EXIT_OK if result.ok else EXIT_PORTAL)
+
+
+def _stdin_is_terminal() -> bool:
+    """A person can answer a question (cron, CI and pipes cannot)."""
+    return sys.stdin.isatty()
 
 
 def _confirm(plan: Plan) -> bool:

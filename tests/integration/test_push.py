@@ -348,3 +348,30 @@ def test_push_through_a_faulty_proxy_converges(
 
 def catalogue_org(catalogue: Path) -> str:
     return yaml.safe_load((catalogue / "datasets/catalogue.yaml").read_text())["organization"]["name"]
+
+
+def test_on_a_terminal_push_shows_the_plan_and_asks(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, organization: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("publish.cli._stdin_is_terminal", lambda: True)
+    runner = CliRunner()
+    declined = runner.invoke(main, ["push", "--catalogue", str(catalogue)], env=publisher.env, input="n\n")
+    assert declined.exit_code == 2
+    assert "create" in declined.stdout and "Plan: 7 create" in declined.stdout
+    assert "Write these changes to" in declined.output
+    assert ckan.action.package_search(fq=f'organization:"{organization}"', include_private=True)["count"] == 0
+    accepted = runner.invoke(main, ["push", "--catalogue", str(catalogue)], env=publisher.env, input="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert ckan.action.package_search(fq=f'organization:"{organization}"', include_private=True)["count"] == 3
+
+
+def test_a_dataset_made_by_hand_with_our_name_stops_the_push(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, organization: str
+) -> None:
+    taken = names(catalogue)["phases"]
+    ckan.action.package_create(name=taken, title="Von Hand", owner_org=organization)
+    code, _out, err = publisher.run("push", "--yes")
+    assert code == 2
+    assert taken in err and "did not create" in err
+    found = ckan.action.package_search(fq=f'organization:"{organization}"', include_private=True)
+    assert [p["name"] for p in found["results"]] == [taken]  # nothing else was written

@@ -1,0 +1,64 @@
+"""Pure parts of the portal client: URL policy, backoff, the streamed multipart body."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from pathlib import Path
+
+import pytest
+
+from publish.errors import ConfigurationError
+from publish.portal import MultipartBody, RetryPolicy, check_portal_url
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:5000", "http://localhost:5000/", "http://[::1]:5000", "https://opendata.example.de"]
+)
+def test_allowed_portal_urls(url: str) -> None:
+    assert check_portal_url(url) == url.rstrip("/")
+
+
+def test_plain_http_to_another_host_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="--allow-http"):
+        check_portal_url("http://opendata.example.de")
+    assert check_portal_url("http://opendata.example.de", allow_http=True) == "http://opendata.example.de"
+
+
+@pytest.mark.parametrize("url", ["", "ftp://x", "opendata.example.de", "http://"])
+def test_malformed_portal_urls(url: str) -> None:
+    with pytest.raises(ConfigurationError):
+        check_portal_url(url)
+
+
+def test_backoff_grows_is_bounded_and_jittered() -> None:
+    policy = RetryPolicy(attempts=5, base_delay=0.5, max_delay=4.0)
+    for attempt in range(1, 8):
+        delays = [policy.delay(attempt) for _ in range(200)]
+        assert all(0 <= d <= min(4.0, 0.5 * 2 ** (attempt - 1)) for d in delays)
+        assert len(set(delays)) > 100  # jitter: not one fixed value
+
+
+def test_retry_after_is_honoured_and_capped() -> None:
+    policy = RetryPolicy(max_delay=30.0)
+    assert policy.delay(1, "7") == 7.0
+    assert policy.delay(1, "3600") == 30.0
+    in_five = email.utils.formatdate(time.time() + 5, usegmt=True)
+    assert 3.0 <= policy.delay(1, in_five) <= 5.0
+    assert policy.delay(1, "soon") <= 0.5  # unparsable: normal backoff
+
+
+def test_multipart_body_streams_the_file_and_can_be_sent_twice(tmp_path: Path) -> None:
+    path = tmp_path / "daten.csv"
+    path.write_bytes(b"id,name\n" + b"1,\xc3\xa4\n" * 50_000)
+    seen: list[tuple[int, int]] = []
+    body = MultipartBody({"id": "r1", "size": 5, "private": False}, "upload", path, lambda s, t: seen.append((s, t)))
+    first = body.reader().read()
+    second = b"".join(iter(lambda r=body.reader(): r.read(8192), b""))  # noqa: B008
+    assert first == second
+    assert len(first) == body.length
+    assert path.read_bytes() in first
+    assert b'name="private"\r\n\r\nfalse\r\n' in first
+    assert b'filename="daten.csv"' in first
+    assert first.endswith(f"--{body.boundary}--\r\n".encode())
+    assert seen[-1] == (path.stat().st_size, path.stat().st_size)
