@@ -99,6 +99,12 @@ def portal_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--allow-http", is_flag=True, help="Allow plain http:// to a non-loopback portal (not advised)."),
         click.option(
+            "--no-datastore",
+            "no_datastore",
+            is_flag=True,
+            help="Do not load the tables into CKAN's DataStore (loaded, typed, by default).",
+        ),
+        click.option(
             "--timeout",
             type=click.FloatRange(1, 3600),
             default=60.0,
@@ -131,6 +137,7 @@ def diff(
     prune: bool,
     ca_bundle: str | None,
     allow_http: bool,
+    no_datastore: bool,
     timeout: float,
     as_json: bool,
 ) -> None:
@@ -138,7 +145,7 @@ def diff(
 
     Validates the catalogue first (exit 1 if invalid), reads the organization's datasets from the
     portal, and prints the plan: per dataset and resource create, update (which fields), upload
-    (content changed), unchanged, orphan (or delete with --prune).
+    (content changed), datastore (load the table), unchanged, orphan (or delete with --prune).
 
     \b
     Examples:
@@ -146,7 +153,8 @@ def diff(
       publish diff --portal http://127.0.0.1:5000 --json | jq '.actions[] | select(.action != "unchanged")'
     """
     try:
-        result = diff_catalogue(catalogue_dir, _connect(portal_url, ca_bundle, allow_http, timeout), prune=prune)
+        portal = _connect(portal_url, ca_bundle, allow_http, timeout)
+        result = diff_catalogue(catalogue_dir, portal, prune=prune, datastore=not no_datastore)
     except InvalidCatalogueError as exc:
         _print_invalid(exc, as_json)
     except PublishError as exc:
@@ -166,6 +174,7 @@ def push(
     prune: bool,
     ca_bundle: str | None,
     allow_http: bool,
+    no_datastore: bool,
     timeout: float,
     yes: bool,
     as_json: bool,
@@ -173,7 +182,8 @@ def push(
     """Publish the catalogue: validate, plan, and execute exactly that plan.
 
     Nothing is written when the catalogue is invalid (exit 1). An unchanged rerun writes nothing;
-    a changed file is uploaded again to the same resource. On a terminal the plan is shown and
+    a changed file is uploaded again to the same resource, and its DataStore table is brought up
+    to date (typed by the Table Schema; --no-datastore skips this). On a terminal the plan is shown and
     confirmed unless --yes. One run at a time per portal and organization (exit 4 otherwise).
 
     \b
@@ -190,6 +200,7 @@ def push(
             catalogue_dir,
             portal,
             prune=prune,
+            datastore=not no_datastore,
             confirm=_confirm if interactive else None,
             progress=None if as_json else _UploadProgress(),
         )
@@ -221,6 +232,10 @@ class _UploadProgress:
 
     def __call__(self, action: Action, sent: int, total: int) -> None:
         label = f"{action.dataset}/{action.resource}"
+        if action.datastore:  # rows loaded so far; the total is not known in advance
+            if self.tty:
+                click.echo(f"\r  loading table {label}: {sent} rows", nl=False, err=True)
+            return
         if self.tty:
             end = "\n" if sent >= total else ""
             click.echo(f"\r  uploading {label}: {human_bytes(sent)} / {human_bytes(total)}", nl=False, err=True)

@@ -76,6 +76,7 @@ class DesiredResource:
     path: Path
     digest: FileDigest
     fields: dict[str, Any]
+    schema: dict[str, Any] = field(default_factory=dict)
 
     @property
     def filename(self) -> str:
@@ -145,6 +146,7 @@ def desired_package(catalogue: Catalogue, dataset: Dataset) -> DesiredPackage:
                     "schema": json.dumps(schema, ensure_ascii=False),
                     RESOURCE_KEY: spec.name,
                 },
+                schema=schema,
             )
         )
     return DesiredPackage(name=d["name"], dataset_key=dataset.key, fields=fields, resources=resources)

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from .datastore import DIGEST_KEY, shape_of, table_digest
 from .errors import PublishError
 from .mapping import (
     MANAGED_BY,
@@ -24,7 +25,8 @@ from .mapping import (
 )
 
 CREATE, UPDATE, UPLOAD, UNCHANGED, ORPHAN, DELETE = "create", "update", "upload", "unchanged", "orphan", "delete"
-WRITES = {CREATE, UPDATE, UPLOAD, DELETE}
+DATASTORE = "datastore"
+WRITES = {CREATE, UPDATE, UPLOAD, DELETE, DATASTORE}
 
 
 class PlanConflictError(PublishError):
@@ -47,6 +49,7 @@ class Action:
     resource_id: str | None = None
     payload: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     local: DesiredResource | None = field(default=None, compare=False, repr=False)
+    datastore: bool = False  # the action is about the resource's DataStore table
 
     @property
     def writes(self) -> bool:
@@ -83,7 +86,7 @@ class Plan:
 
     def summary(self, with_bytes: bool = True) -> str:
         counts = self.counts()
-        order = (CREATE, UPDATE, UPLOAD, DELETE, UNCHANGED, ORPHAN)
+        order = (CREATE, UPDATE, UPLOAD, DATASTORE, DELETE, UNCHANGED, ORPHAN)
         parts = [f"{counts.get(k, 0)} {k}" for k in order if counts.get(k)]
         size = f", {human_bytes(self.bytes_to_upload)} to upload" if self.bytes_to_upload and with_bytes else ""
         return (", ".join(parts) or "nothing to do") + size
@@ -96,8 +99,12 @@ def make_plan(
     portal: str,
     organization: str,
     prune: bool = False,
+    datastore: bool = True,
 ) -> Plan:
-    """Build the plan from the desired packages and the organization's current packages."""
+    """Build the plan from the desired packages and the organization's current packages.
+
+    With ``datastore`` each resource also gets a DataStore action (load, or unchanged).
+    """
     by_name = {p["name"]: p for p in current}
     actions: list[Action] = []
     conflicts = []
@@ -106,7 +113,7 @@ def make_plan(
         if existing is not None and not is_managed(existing):
             conflicts.append(package.name)
             continue
-        actions += _package_actions(package, existing, prune)
+        actions += _package_actions(package, existing, prune, datastore)
     if conflicts:
         raise PlanConflictError(
             "the organization already has dataset(s) "
@@ -140,7 +147,9 @@ def extras_dict(package: dict[str, Any]) -> dict[str, str]:
     return {e["key"]: e["value"] for e in package.get("extras") or [] if isinstance(e, dict) and "key" in e}
 
 
-def _package_actions(package: DesiredPackage, existing: dict[str, Any] | None, prune: bool) -> list[Action]:
+def _package_actions(
+    package: DesiredPackage, existing: dict[str, Any] | None, prune: bool, datastore: bool
+) -> list[Action]:
     if existing is None:
         payload = _package_payload(package.fields, {})
         actions = [
@@ -154,6 +163,8 @@ def _package_actions(package: DesiredPackage, existing: dict[str, Any] | None, p
         ]
         for resource in package.resources:
             actions.append(_create_resource(package, resource, None))
+            if datastore:
+                actions.append(_datastore_action(package, resource, None, None))
         return actions
 
     changes = [f for f in PACKAGE_FIELDS if _current_package_value(existing, f) != _desired_package_value(package, f)]
@@ -184,6 +195,8 @@ def _package_actions(package: DesiredPackage, existing: dict[str, Any] | None, p
     for resource in package.resources:
         current = remote.pop(resource.key, None)
         actions.append(_resource_action(package, resource, current, existing["id"]))
+        if datastore:
+            actions.append(_datastore_action(package, resource, current, existing["id"]))
     for res in [*remote.values(), *extra_remote]:
         label = res.get(RESOURCE_KEY) or res.get("name") or res["id"]
         actions.append(
@@ -210,6 +223,35 @@ def _create_resource(package: DesiredPackage, resource: DesiredResource, package
         payload=dict(resource.fields),
         local=resource,
     )
+
+
+def _datastore_action(
+    package: DesiredPackage, resource: DesiredResource, current: dict[str, Any] | None, package_id: str | None
+) -> Action:
+    """Load the table unless the portal says it already holds exactly this file and schema."""
+    wanted = table_digest(resource.digest.sha256, resource.schema)
+    held = current.get(DIGEST_KEY) if current else None
+    common = {
+        "dataset": package.name,
+        "resource": resource.key,
+        "package_id": package_id,
+        "resource_id": current["id"] if current else None,
+        "datastore": True,
+    }
+    if held == wanted and current is not None and _truthy(current.get("datastore_active")):
+        return Action(**common, action=UNCHANGED, detail="DataStore table up to date")
+    how = "in place (upsert by primary key)" if held and shape_of(held) == shape_of(wanted) else "(re)build"
+    return Action(
+        **common,
+        action=DATASTORE,
+        detail=f"load the table into the DataStore, {how}",
+        payload={"digest": wanted, "current_shape": shape_of(held)},
+        local=resource,
+    )
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
 
 
 def _resource_action(

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from .catalogue import Catalogue, load_catalogue
+from .datastore import DIGEST_KEY, delete_quietly, load_table
 from .errors import PublishError
 from .lock import RunLock
 from .mapping import RESOURCE_KEY, desired_state
-from .plan import CREATE, DELETE, UPDATE, UPLOAD, Action, Plan, is_managed, make_plan
+from .plan import CREATE, DATASTORE, DELETE, UPDATE, UPLOAD, Action, Plan, is_managed, make_plan
 from .portal import ALWAYS, UNPROCESSED, Portal, PortalRefusedError, TransientPortalError
 from .report import Problem, Report
 from .validation import validate
@@ -46,9 +47,13 @@ class Outcome:
     action: Action
     outcome: str  # planned | done | failed | skipped
     detail: str
+    rows: int | None = None  # rows written to the DataStore
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.action.to_dict(self.outcome), "detail": self.detail}
+        result = {**self.action.to_dict(self.outcome), "detail": self.detail}
+        if self.action.datastore:
+            result["rows"] = self.rows if self.rows is not None else 0
+        return result
 
 
 @dataclass
@@ -99,7 +104,9 @@ def checked_catalogue(catalogue: Catalogue | str | Path) -> Catalogue:
     return catalogue
 
 
-def plan_for(catalogue: Catalogue, portal: Portal, *, prune: bool = False) -> tuple[Plan, dict[str, Any]]:
+def plan_for(
+    catalogue: Catalogue, portal: Portal, *, prune: bool = False, datastore: bool = True
+) -> tuple[Plan, dict[str, Any]]:
     """Snapshot the portal (3 requests for a small organization) and plan. Writes nothing."""
     desired = desired_state(catalogue)
     org_name = catalogue.meta["organization"]["name"]
@@ -123,13 +130,16 @@ def plan_for(catalogue: Catalogue, portal: Portal, *, prune: bool = False) -> tu
             )
         )
     current = portal.packages_of(org_name)
-    return make_plan(desired, current, portal=portal.url, organization=org_name, prune=prune), organization
+    plan = make_plan(desired, current, portal=portal.url, organization=org_name, prune=prune, datastore=datastore)
+    return plan, organization
 
 
-def diff(catalogue: Catalogue | str | Path, portal: Portal, *, prune: bool = False) -> RunResult:
+def diff(
+    catalogue: Catalogue | str | Path, portal: Portal, *, prune: bool = False, datastore: bool = True
+) -> RunResult:
     """What push would do, as a result whose outcomes are all ``planned``."""
     started = time.monotonic()
-    plan, _ = plan_for(checked_catalogue(catalogue), portal, prune=prune)
+    plan, _ = plan_for(checked_catalogue(catalogue), portal, prune=prune, datastore=datastore)
     return RunResult(
         portal=portal.url,
         outcomes=[Outcome(a, "planned", a.detail) for a in plan.actions],
@@ -144,16 +154,21 @@ def push(
     portal: Portal,
     *,
     prune: bool = False,
+    datastore: bool = True,
     confirm: Callable[[Plan], bool] | None = None,
     progress: UploadProgress | None = None,
     lock_dir: Path | None = None,
 ) -> RunResult:
-    """Validate, lock, plan, (confirm), and execute exactly the plan."""
+    """Validate, lock, plan, (confirm), and execute exactly the plan.
+
+    ``progress(action, done, total)`` is called while files upload (bytes) and while tables
+    load into the DataStore (rows written; total unknown: 0).
+    """
     started = time.monotonic()
     catalogue = checked_catalogue(catalogue)
     org_name = catalogue.meta["organization"]["name"]
     with RunLock(portal.url, org_name, lock_dir):
-        plan, organization = plan_for(catalogue, portal, prune=prune)
+        plan, organization = plan_for(catalogue, portal, prune=prune, datastore=datastore)
         if plan.writes:
             if confirm is not None and not confirm(plan):
                 raise DeclinedError("not confirmed; nothing was written")
@@ -172,28 +187,52 @@ def push(
 def execute(plan: Plan, portal: Portal, progress: UploadProgress | None = None) -> RunResult:
     """Carry out the plan's actions in order; a failure is recorded and the run goes on."""
     result = RunResult(portal=plan.portal, plan=plan)
-    created: dict[str, str] = {}
-    failed_packages: set[str] = set()
+    created: dict[tuple[str, str | None], str] = {}  # ids of what this run created
+    failed: set[tuple[str, str | None]] = set()  # (dataset, None) or (dataset, resource)
     for action in plan.actions:
-        if action.dataset in failed_packages:
-            result.outcomes.append(Outcome(action, "skipped", "its dataset could not be created"))
+        if (action.dataset, None) in failed or (action.datastore and (action.dataset, action.resource) in failed):
+            result.outcomes.append(Outcome(action, "skipped", "an earlier step for it failed"))
             continue
         if not action.writes:
             result.outcomes.append(Outcome(action, "done", action.detail))
             continue
         try:
-            detail = _apply(action, portal, created, progress)
-            result.outcomes.append(Outcome(action, "done", detail))
+            if action.action == DATASTORE:
+                rows = _load_datastore(action, portal, created, progress)
+                result.outcomes.append(Outcome(action, "done", f"{rows} rows; {action.detail}", rows=rows))
+            else:
+                detail = _apply(action, portal, created, progress)
+                result.outcomes.append(Outcome(action, "done", detail))
         except PublishError as exc:
             result.outcomes.append(Outcome(action, "failed", portal.redact(str(exc))))
-            if action.resource is None and action.action == CREATE:
-                failed_packages.add(action.dataset)
+            if action.action in (CREATE, UPLOAD) and not action.datastore:
+                failed.add((action.dataset, action.resource))
     result.requests = portal.requests_made
     result.bytes_uploaded = portal.bytes_uploaded
     return result
 
 
-def _apply(action: Action, portal: Portal, created: dict[str, str], progress: UploadProgress | None) -> str:
+def _load_datastore(
+    action: Action, portal: Portal, created: dict[tuple[str, str | None], str], progress: UploadProgress | None
+) -> int:
+    """Load the table, then record on the resource which file and schema it holds."""
+    assert action.local is not None
+    resource_id = action.resource_id or created[(action.dataset, action.resource)]
+    rows = load_table(
+        portal,
+        resource_id,
+        action.local.path,
+        action.local.schema,
+        current_shape=action.payload["current_shape"],
+        progress=(lambda n: progress(action, n, 0)) if progress else None,
+    )
+    portal.action("resource_patch", {"id": resource_id, DIGEST_KEY: action.payload["digest"]}, retry=ALWAYS)
+    return rows
+
+
+def _apply(
+    action: Action, portal: Portal, created: dict[tuple[str, str | None], str], progress: UploadProgress | None
+) -> str:
     def on_progress(sent: int, total: int) -> None:
         if progress is not None:
             progress(action, sent, total)
@@ -204,16 +243,16 @@ def _apply(action: Action, portal: Portal, created: dict[str, str], progress: Up
                 lambda: portal.action("package_create", action.payload, retry=UNPROCESSED),
                 lambda: _managed_or_none(portal.find_package(action.dataset)),
             )
-            created[action.dataset] = package["id"]
+            created[(action.dataset, None)] = package["id"]
             return f"created {portal.url}/dataset/{package['name']}"
         if action.action == UPDATE:
             portal.action("package_patch", action.payload, retry=ALWAYS)
             return action.detail
         if action.action == DELETE:
-            portal.action("package_delete", {"id": action.package_id}, retry=ALWAYS)
+            delete_quietly(portal, "package_delete", {"id": action.package_id})
             return "deleted (moved to the portal's trash)"
     else:
-        package_id = action.package_id or created[action.dataset]
+        package_id = action.package_id or created[(action.dataset, None)]
         if action.action == CREATE:
             assert action.local is not None
             fields = {"package_id": package_id, **action.payload}
@@ -222,6 +261,7 @@ def _apply(action: Action, portal: Portal, created: dict[str, str], progress: Up
                 lambda: portal.upload("resource_create", fields, local.path, retry=UNPROCESSED, progress=on_progress),
                 lambda: _find_resource(portal, package_id, local.key),
             )
+            created[(action.dataset, action.resource)] = resource["id"]
             return f"created resource {resource['id']}: {action.detail}"
         if action.action == UPLOAD:
             assert action.local is not None
@@ -231,7 +271,7 @@ def _apply(action: Action, portal: Portal, created: dict[str, str], progress: Up
             portal.action("resource_patch", action.payload, retry=ALWAYS)
             return action.detail
         if action.action == DELETE:
-            portal.action("resource_delete", {"id": action.resource_id}, retry=ALWAYS)
+            delete_quietly(portal, "resource_delete", {"id": action.resource_id})
             return "deleted"
     raise AssertionError(f"unknown action {action.action}")
 

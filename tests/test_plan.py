@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import publish
+from publish.datastore import table_digest
 from publish.mapping import MANAGED_BY, DesiredPackage, desired_state
 from publish.plan import PlanConflictError, make_plan
 
@@ -35,7 +36,9 @@ def desired(catalogue_dir: Path) -> list[DesiredPackage]:
 
 
 def plan(desired: list[DesiredPackage], current: list[dict[str, Any]], **kw: Any):
-    return make_plan(desired, current, portal="http://127.0.0.1:5000", organization="digital-interkommunal", **kw)
+    """The plan without DataStore actions (those have tests of their own below)."""
+    options = {"datastore": False, **kw}
+    return make_plan(desired, current, portal="http://127.0.0.1:5000", organization="digital-interkommunal", **options)
 
 
 def test_empty_portal_creates_everything(desired: list[DesiredPackage]) -> None:
@@ -146,3 +149,57 @@ def test_plan_is_deterministic(desired: list[DesiredPackage]) -> None:
     portal = as_portal(desired)
     portal[2]["resources"][1]["hash"] = "x"
     assert plan(desired, portal) == plan(desired, copy.deepcopy(portal))
+
+
+def with_tables(portal: list[dict[str, Any]], desired: list[DesiredPackage]) -> list[dict[str, Any]]:
+    """The portal after DataStore loads: each resource knows which file and schema its table holds."""
+    for pkg, want in zip(portal, desired, strict=True):
+        for res, local in zip(pkg["resources"], want.resources, strict=True):
+            res.update(datastore_active=True, datastore_digest=table_digest(local.digest.sha256, local.schema))
+    return portal
+
+
+def test_first_publish_loads_every_table_after_its_upload(desired: list[DesiredPackage]) -> None:
+    actions = plan(desired, [], datastore=True).actions
+    kinds = [(a.resource, a.action) for a in actions if a.dataset.endswith("projekte")]
+    assert kinds == [
+        (None, "create"),
+        ("projects", "create"),
+        ("projects", "datastore"),
+        ("project_partners", "create"),
+        ("project_partners", "datastore"),
+    ]
+    load = next(a for a in actions if a.action == "datastore")
+    assert load.datastore and load.payload["current_shape"] is None and "(re)build" in load.detail
+
+
+def test_loaded_tables_are_unchanged(desired: list[DesiredPackage]) -> None:
+    result = plan(desired, with_tables(as_portal(desired), desired), datastore=True)
+    assert {a.action for a in result.actions} == {"unchanged"}
+    assert sum(a.datastore for a in result.actions) == 4
+
+
+def test_changed_file_reloads_its_table_in_place(desired: list[DesiredPackage]) -> None:
+    portal = with_tables(as_portal(desired), desired)
+    portal[1]["resources"][0]["hash"] = "0" * 64
+    portal[1]["resources"][0]["datastore_digest"] = table_digest("0" * 64, desired[1].resources[0].schema)
+    writes = plan(desired, portal, datastore=True).writes
+    assert [(w.resource, w.action) for w in writes] == [("phases", "upload"), ("phases", "datastore")]
+    assert "in place" in writes[1].detail
+
+
+def test_schema_type_change_rebuilds_the_table(desired: list[DesiredPackage]) -> None:
+    portal = with_tables(as_portal(desired), desired)
+    schema = copy.deepcopy(desired[1].resources[0].schema)
+    schema["fields"][1]["type"] = "number"  # position: integer → number
+    portal[1]["resources"][0]["datastore_digest"] = table_digest(desired[1].resources[0].digest.sha256, schema)
+    (write,) = plan(desired, portal, datastore=True).writes
+    assert (write.action, write.resource) == ("datastore", "phases")
+    assert "(re)build" in write.detail
+
+
+def test_table_dropped_on_the_portal_is_loaded_again(desired: list[DesiredPackage]) -> None:
+    portal = with_tables(as_portal(desired), desired)
+    portal[0]["resources"][0]["datastore_active"] = False
+    (write,) = plan(desired, portal, datastore=True).writes
+    assert (write.action, write.resource) == ("datastore", "partners")

@@ -82,7 +82,12 @@ def publisher(catalogue: Path, ckan_url: str, ckan_api_token: str, tmp_path: Pat
 
 
 def writes(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Writes to datasets and files (DataStore loads are looked at separately)."""
     return [a for a in report["actions"] if a["action"] in ("create", "update", "upload", "delete")]
+
+
+def loads(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a for a in report["actions"] if a["action"] == "datastore"]
 
 
 def show_all(ckan: ckanapi.RemoteCKAN, catalogue: Path) -> dict[str, dict[str, Any]]:
@@ -95,11 +100,13 @@ def test_first_publish_reads_back_field_by_field(
     code, plan = publisher.json("diff")
     assert code == 0
     assert {a["outcome"] for a in plan["actions"]} == {"planned"}
-    assert [a["action"] for a in plan["actions"]] == ["create"] * 7
+    assert [a["action"] for a in writes(plan)] == ["create"] * 7
+    assert [a["resource"] for a in loads(plan)] == ["partners", "phases", "projects", "project_partners"]
 
     code, report = publisher.json("push", "--yes")
     assert code == 0 and report["ok"] is True, report
-    assert [(a["action"], a["outcome"]) for a in report["actions"]] == [("create", "done")] * 7
+    assert [(a["action"], a["outcome"]) for a in writes(report)] == [("create", "done")] * 7
+    assert {a["outcome"] for a in loads(report)} == {"done"}
     assert report["bytes_uploaded"] == sum(p.stat().st_size for p in (catalogue / "datasets").glob("*/*.csv"))
 
     packages = show_all(ckan, catalogue)
@@ -146,7 +153,7 @@ def test_rerun_writes_nothing(publisher: Publisher, catalogue: Path, ckan: ckana
     after = {k: p["metadata_modified"] for k, p in show_all(ckan, catalogue).items()}
     assert after == before
     code, out, _ = publisher.run("diff")
-    assert code == 0 and "7 unchanged" in out and "Nothing was written" in out
+    assert code == 0 and "11 unchanged" in out and "Nothing was written" in out
 
 
 def test_one_changed_cell_is_one_upload_to_the_same_resource(
@@ -167,6 +174,8 @@ def test_one_changed_cell_is_one_upload_to_the_same_resource(
         "upload",
         "done",
     )
+    (load,) = loads(report)
+    assert (load["resource"], load["outcome"], load["rows"]) == ("phases", "done", 3)
     assert report["bytes_uploaded"] == phases.stat().st_size
     after = show_all(ckan, catalogue)
     assert [r["id"] for r in after["phases"]["resources"]] == [r["id"] for r in before["phases"]["resources"]]

@@ -1,0 +1,213 @@
+"""Load a published CSV into CKAN's DataStore, typed by its Table Schema, with a data dictionary.
+
+Pure parts: the type mapping, the field list, the digest that tells whether a table is current,
+and the conversion of CSV chunks into records. Shell part: :func:`load_table`, which talks to the
+portal through :class:`publish.portal.Portal`.
+
+How a table is brought up to date (what readers see meanwhile):
+- same fields and types, with a primary key: rows are upserted chunk by chunk (new rows appear,
+  changed rows change in place), then rows whose key is gone from the CSV are deleted. Readers
+  always see a complete table, for a moment a mix of old and new rows.
+- first load, no primary key, or a changed field list/type: the table is dropped and rebuilt
+  from the CSV. Readers see no table, then a growing one, until the load ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .portal import ALWAYS, UNPROCESSED, Portal, PortalRefusedError
+
+MAPPING_VERSION = "1"  # bump when the loading rules change, so every table is loaded again
+CHUNK_ROWS = 10_000
+KEY_PAGE = 32_000
+DIGEST_KEY = "datastore_digest"  # resource field: which data + schema the table holds
+
+# Table Schema type → DataStore (PostgreSQL) type.
+TYPES: dict[str, str] = {
+    "string": "text",
+    "integer": "int8",
+    "number": "numeric",
+    "boolean": "bool",
+    "date": "date",
+    "datetime": "timestamp",
+    "time": "time",
+    "year": "int4",
+    "yearmonth": "text",
+    "duration": "text",
+    "geopoint": "text",
+    "geojson": "json",
+    "object": "json",
+    "array": "json",
+    "list": "text",
+    "any": "text",
+}
+
+RowsProgress = Callable[[int], None]
+
+
+def datastore_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """DataStore field definitions: mapped type, and the schema's title/description as dictionary."""
+    return [
+        {
+            "id": field["name"],
+            "type": TYPES.get(field.get("type", "string"), "text"),
+            "info": {"label": field.get("title", ""), "notes": field.get("description", "")},
+        }
+        for field in schema.get("fields", [])
+    ]
+
+
+def primary_key(schema: dict[str, Any]) -> list[str]:
+    key = schema.get("primaryKey") or []
+    return [key] if isinstance(key, str) else list(key)
+
+
+def shape_digest(schema: dict[str, Any]) -> str:
+    """Fingerprint of the table's shape: field names, types and the primary key."""
+    shape = [(f["id"], f["type"]) for f in datastore_fields(schema)], primary_key(schema)
+    return hashlib.sha256(json.dumps([MAPPING_VERSION, shape]).encode()).hexdigest()
+
+
+def table_digest(file_sha256: str, schema: dict[str, Any]) -> str:
+    """Fingerprint of what the table must hold: the file's content plus the whole schema.
+
+    Stored on the resource after a load (``datastore_digest``), so a plan can tell from the
+    portal's package data alone that the table is current.
+    """
+    payload = json.dumps([MAPPING_VERSION, file_sha256, schema], sort_keys=True, ensure_ascii=False)
+    return shape_digest(schema)[:16] + ":" + hashlib.sha256(payload.encode()).hexdigest()
+
+
+def shape_of(digest: str | None) -> str | None:
+    """The shape part of a :func:`table_digest`."""
+    return digest.split(":", 1)[0] if digest and ":" in digest else None
+
+
+def read_records(path: Path, schema: dict[str, Any], chunk_rows: int = CHUNK_ROWS) -> Iterator[list[dict[str, Any]]]:
+    """The CSV's rows as DataStore records, in chunks (memory stays flat for any file size).
+
+    Cells are read as text and converted where PostgreSQL would not cast the text itself:
+    missing values → null, integers, booleans (the schema's true/false values), JSON.
+    """
+    fields = {f["name"]: f for f in schema.get("fields", [])}
+    missing = set(schema.get("missingValues", [""]))
+    reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], chunksize=chunk_rows, encoding="utf-8")
+    for frame in reader:
+        columns = {name: [_convert(v, fields.get(name, {}), missing) for v in frame[name]] for name in frame.columns}
+        names = list(columns)
+        yield [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def _convert(value: str, field: dict[str, Any], missing: set[str]) -> Any:
+    if value in missing:
+        return None
+    kind = field.get("type", "string")
+    if kind in ("integer", "year"):
+        return int(value)
+    if kind == "boolean":
+        return value in field.get("trueValues", ["true", "True", "TRUE", "1"])
+    if kind in ("object", "array", "geojson"):
+        return json.loads(value)
+    return value
+
+
+def load_table(
+    portal: Portal,
+    resource_id: str,
+    path: Path,
+    schema: dict[str, Any],
+    *,
+    current_shape: str | None,
+    progress: RowsProgress | None = None,
+) -> int:
+    """Make the resource's DataStore table equal to the CSV; return the number of rows written.
+
+    ``current_shape`` is the shape the table was last loaded with (from :func:`table_digest`,
+    None if unknown): when it equals this schema's and there is a primary key, rows are upserted
+    in place.
+    """
+    fields = datastore_fields(schema)
+    key = primary_key(schema)
+    exists = _table_exists(portal, resource_id)
+    in_place = exists and bool(key) and current_shape == shape_of(table_digest("", schema))
+    if exists and not in_place:
+        delete_quietly(portal, "datastore_delete", {"resource_id": resource_id, "force": True})
+    # Creating an existing table with the same fields only refreshes its data dictionary.
+    portal.action(
+        "datastore_create",
+        {"resource_id": resource_id, "force": True, "fields": fields, "primary_key": key, "records": []},
+        retry=ALWAYS,
+    )
+    # Upsert by primary key is idempotent, so a retried chunk cannot duplicate rows; a table
+    # without a key is rebuilt from scratch, where a repeated insert chunk would fail loudly.
+    method = "upsert" if key else "insert"
+    written = 0
+    seen: set[tuple[Any, ...]] = set()
+    for records in read_records(path, schema):
+        portal.action(
+            "datastore_upsert",
+            {"resource_id": resource_id, "force": True, "method": method, "records": records},
+            retry=ALWAYS if key else UNPROCESSED,
+        )
+        written += len(records)
+        if in_place:
+            seen.update(tuple(str(r[k]) for k in key) for r in records)
+        if progress:
+            progress(written)
+    if in_place:
+        _delete_missing(portal, resource_id, key, seen)
+    return written
+
+
+def delete_quietly(portal: Portal, action: str, data: dict[str, Any]) -> None:
+    """Delete; "not found" counts as done (a retried delete may find its work already done)."""
+    try:
+        portal.action(action, data, retry=ALWAYS)
+    except PortalRefusedError as exc:
+        if exc.kind != "not-found":
+            raise
+
+
+def _table_exists(portal: Portal, resource_id: str) -> bool:
+    try:
+        portal.action("datastore_info", {"id": resource_id, "include_meta": False, "include_fields_schema": False})
+    except PortalRefusedError as exc:
+        if exc.kind == "not-found":
+            return False
+        raise
+    return True
+
+
+def _delete_missing(portal: Portal, resource_id: str, key: list[str], keep: set[tuple[Any, ...]]) -> None:
+    """Delete the rows whose primary key is no longer in the CSV."""
+    gone: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        page = portal.action(
+            "datastore_search",
+            {"resource_id": resource_id, "fields": key, "limit": KEY_PAGE, "offset": offset, "sort": "_id"},
+        )
+        records = page.get("records", [])
+        gone += [r for r in records if tuple(str(r[k]) for k in key) not in keep]
+        offset += len(records)
+        if len(records) < KEY_PAGE:
+            break
+    if len(key) == 1:
+        values = [r[key[0]] for r in gone]
+        for start in range(0, len(values), 1000):
+            portal.action(
+                "datastore_delete",
+                {"resource_id": resource_id, "force": True, "filters": {key[0]: values[start : start + 1000]}},
+            )
+    else:
+        for row in gone:
+            portal.action(
+                "datastore_delete", {"resource_id": resource_id, "force": True, "filters": {k: row[k] for k in key}}
+            )

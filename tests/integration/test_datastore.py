@@ -1,0 +1,192 @@
+"""DataStore loading against the real local CKAN: typed tables equal to the CSV files."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import ckanapi
+import pytest
+import yaml
+
+from publish.datastore import TYPES
+from tests.integration.test_push import Publisher, loads, make_catalogue, names, writes
+
+
+@pytest.fixture
+def catalogue(tmp_path: Path, organization: str) -> Path:
+    return make_catalogue(tmp_path, organization)
+
+
+@pytest.fixture
+def publisher(catalogue: Path, ckan_url: str, ckan_api_token: str, tmp_path: Path) -> Publisher:
+    return Publisher(catalogue, ckan_url, ckan_api_token, tmp_path / "locks")
+
+
+@pytest.fixture
+def anonymous(ckan_url: str):
+    with ckanapi.RemoteCKAN(ckan_url) as remote:
+        yield remote
+
+
+def resources(ckan: ckanapi.RemoteCKAN, catalogue: Path) -> dict[str, tuple[dict[str, Any], Path, dict[str, Any]]]:
+    """Per Data Package resource name: the portal's resource, the local CSV, the local schema."""
+    found = {}
+    for key, name in names(catalogue).items():
+        package = ckan.action.package_show(id=name)
+        descriptor = yaml.safe_load((catalogue / "datasets" / key / "datapackage.yaml").read_text())
+        for resource, spec in zip(package["resources"], descriptor["resources"], strict=True):
+            folder = catalogue / "datasets" / key
+            schema = json.loads((folder / spec["schema"]).read_text())
+            found[spec["name"]] = (resource, folder / spec["path"], schema)
+    return found
+
+
+def expected_rows(path: Path, schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The CSV as the DataStore should return it: typed per schema, empty cells as null."""
+    types = {f["name"]: f["type"] for f in schema["fields"]}
+    rows = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            typed = {}
+            for name, value in row.items():
+                if value == "":
+                    typed[name] = None
+                elif types[name] in ("integer", "year"):
+                    typed[name] = int(value)
+                elif types[name] == "boolean":
+                    typed[name] = value == "true"
+                elif types[name] == "number":
+                    typed[name] = float(value)
+                else:
+                    typed[name] = value
+            rows.append(typed)
+    return rows
+
+
+def table(anonymous: ckanapi.RemoteCKAN, resource_id: str, **query: Any) -> dict[str, Any]:
+    return anonymous.action.datastore_search(**{"resource_id": resource_id, "limit": 1000, "sort": "_id", **query})
+
+
+def normalised(records: list[dict[str, Any]], schema: dict[str, Any]) -> list[dict[str, Any]]:
+    types = {f["name"]: f["type"] for f in schema["fields"]}
+    out = []
+    for record in records:
+        row = {k: v for k, v in record.items() if k != "_id"}
+        for name, value in row.items():
+            if value is not None and types[name] == "date":
+                row[name] = str(value)[:10]  # the DataStore answers dates as timestamps
+            if value is not None and types[name] == "number":
+                row[name] = float(value)
+        out.append(row)
+    return out
+
+
+def assert_table_equals_csv(anonymous: ckanapi.RemoteCKAN, resource: dict, path: Path, schema: dict) -> None:
+    result = table(anonymous, resource["id"])
+    expected = expected_rows(path, schema)
+    assert result["total"] == len(expected)
+    assert sorted(normalised(result["records"], schema), key=str) == sorted(expected, key=str)
+
+
+def test_every_table_is_the_csv_typed_and_documented(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, anonymous: ckanapi.RemoteCKAN
+) -> None:
+    code, report = publisher.json("push", "--yes")
+    assert code == 0, report
+    rows = {a["resource"]: a["rows"] for a in loads(report)}
+    found = resources(ckan, catalogue)
+    assert set(found) == {"partners", "phases", "projects", "project_partners"}
+    for name, (resource, path, schema) in found.items():
+        assert rows[name] == len(expected_rows(path, schema))
+        assert_table_equals_csv(anonymous, resource, path, schema)
+        fields = {f["id"]: f for f in table(anonymous, resource["id"], limit=0)["fields"] if f["id"] != "_id"}
+        assert list(fields) == [f["name"] for f in schema["fields"]]
+        for spec in schema["fields"]:
+            assert fields[spec["name"]]["type"] == TYPES[spec["type"]]
+            assert fields[spec["name"]]["info"]["label"] == spec["title"]
+            assert fields[spec["name"]]["info"]["notes"] == spec["description"]
+
+
+def test_filter_on_an_enum_field(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, anonymous: ckanapi.RemoteCKAN
+) -> None:
+    assert publisher.json("push", "--yes")[0] == 0
+    resource, path, schema = resources(ckan, catalogue)["projects"]
+    wanted = [r["id"] for r in expected_rows(path, schema) if r["field_of_action"] == "Umwelt"]
+    assert len(wanted) >= 2
+    result = table(anonymous, resource["id"], filters={"field_of_action": "Umwelt"})
+    assert sorted(r["id"] for r in result["records"]) == sorted(wanted)
+    partners = resources(ckan, catalogue)["partners"][0]
+    result = table(anonymous, partners["id"], filters={"role": "Projektträger"})
+    assert sorted(r["name"] for r in result["records"]) == ["Alte Hansestadt Lemgo", "Gemeinde Kalletal"]
+
+
+def test_rerun_writes_nothing_to_the_datastore(publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN) -> None:
+    assert publisher.json("push", "--yes")[0] == 0
+    code, report = publisher.json("push", "--yes")
+    assert code == 0
+    assert loads(report) == [] and writes(report) == []
+    tables = [a for a in report["actions"] if "DataStore" in a["detail"]]
+    assert len(tables) == 4 and all(a["action"] == "unchanged" and a["rows"] == 0 for a in tables)
+    assert report["requests"] <= 3
+
+
+def test_changed_added_and_removed_rows_end_up_right(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, anonymous: ckanapi.RemoteCKAN
+) -> None:
+    assert publisher.json("push", "--yes")[0] == 0
+    resource_before = resources(ckan, catalogue)["phases"][0]
+    path = catalogue / "datasets/phases/phases.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header, first, second, _third = lines
+    changed = first.replace("Erarbeitung einer Smart City-Strategie", "Erarbeitung der Strategie (geändert)")
+    added = "testphase,4,Testphase,2028-01,,Nur für diesen Test,https://example.org/test"
+    path.write_text("\n".join([header, changed, second, added]) + "\n", encoding="utf-8")
+
+    code, report = publisher.json("push", "--yes")
+    assert code == 0, report
+    (load,) = loads(report)
+    assert load["resource"] == "phases" and load["rows"] == 3 and "in place" in load["detail"]
+    resource, _, schema = resources(ckan, catalogue)["phases"]
+    assert resource["id"] == resource_before["id"]
+    assert_table_equals_csv(anonymous, resource, path, schema)
+    ids = [r["id"] for r in table(anonymous, resource["id"])["records"]]
+    assert "fortfuehrung" not in ids and "testphase" in ids
+
+
+def test_a_type_change_in_the_schema_rebuilds_a_correct_table(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, anonymous: ckanapi.RemoteCKAN
+) -> None:
+    assert publisher.json("push", "--yes")[0] == 0
+    schema_path = catalogue / "schemas/phases.schema.json"
+    schema = json.loads(schema_path.read_text())
+    position = next(f for f in schema["fields"] if f["name"] == "position")
+    position["type"] = "number"
+    schema_path.write_text(json.dumps(schema, ensure_ascii=False, indent=2))
+    path = catalogue / "datasets/phases/phases.csv"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("umsetzungsphase,2,", "umsetzungsphase,2.5,"), encoding="utf-8"
+    )
+
+    code, report = publisher.json("push", "--yes")
+    assert code == 0, report
+    (load,) = loads(report)
+    assert load["rows"] == 3 and "(re)build" in load["detail"]
+    resource, _, new_schema = resources(ckan, catalogue)["phases"]
+    fields = {f["id"]: f["type"] for f in table(anonymous, resource["id"], limit=0)["fields"]}
+    assert fields["position"] == "numeric"
+    assert_table_equals_csv(anonymous, resource, path, new_schema)
+    positions = sorted(float(r["position"]) for r in table(anonymous, resource["id"])["records"])
+    assert positions == [1.0, 2.5, 3.0]
+    # and the next run is quiet again
+    assert loads(publisher.json("push", "--yes")[1]) == []
+
+
+def test_no_datastore_flag_skips_tables(publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN) -> None:
+    code, report = publisher.json("push", "--yes", "--no-datastore")
+    assert code == 0 and loads(report) == []
+    for resource, _, _ in resources(ckan, catalogue).values():
+        assert not resource.get("datastore_active")
