@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .datastore import DIGEST_KEY, shape_of, table_digest
+from .datastore import DIGEST_KEY, primary_key, shape_of, table_digest
 from .errors import PublishError
 from .mapping import (
     MANAGED_BY,
@@ -240,11 +240,18 @@ def _datastore_action(
     }
     if held == wanted and current is not None and _truthy(current.get("datastore_active")):
         return Action(**common, action=UNCHANGED, detail="DataStore table up to date")
-    how = "in place (upsert by primary key)" if held and shape_of(held) == shape_of(wanted) else "(re)build"
+    if held is None:
+        how = "first load"
+    elif not primary_key(resource.schema):
+        how = "rebuild (no primary key)"
+    elif shape_of(held) != shape_of(wanted):
+        how = "rebuild (fields or types changed)"
+    else:
+        how = "in place (upsert by primary key)"
     return Action(
         **common,
         action=DATASTORE,
-        detail=f"load the table into the DataStore, {how}",
+        detail=f"load the table into the DataStore: {how}",
         payload={"digest": wanted, "current_shape": shape_of(held)},
         local=resource,
     )

@@ -170,7 +170,7 @@ def test_first_publish_loads_every_table_after_its_upload(desired: list[DesiredP
         ("project_partners", "datastore"),
     ]
     load = next(a for a in actions if a.action == "datastore")
-    assert load.datastore and load.payload["current_shape"] is None and "(re)build" in load.detail
+    assert load.datastore and load.payload["current_shape"] is None and "first load" in load.detail
 
 
 def test_loaded_tables_are_unchanged(desired: list[DesiredPackage]) -> None:
@@ -195,7 +195,7 @@ def test_schema_type_change_rebuilds_the_table(desired: list[DesiredPackage]) ->
     portal[1]["resources"][0]["datastore_digest"] = table_digest(desired[1].resources[0].digest.sha256, schema)
     (write,) = plan(desired, portal, datastore=True).writes
     assert (write.action, write.resource) == ("datastore", "phases")
-    assert "(re)build" in write.detail
+    assert "rebuild (fields or types changed)" in write.detail
 
 
 def test_table_dropped_on_the_portal_is_loaded_again(desired: list[DesiredPackage]) -> None:

@@ -174,7 +174,7 @@ def test_a_type_change_in_the_schema_rebuilds_a_correct_table(
     code, report = publisher.json("push", "--yes")
     assert code == 0, report
     (load,) = loads(report)
-    assert load["rows"] == 3 and "(re)build" in load["detail"]
+    assert load["rows"] == 3 and "rebuild (fields or types changed)" in load["detail"]
     resource, _, new_schema = resources(ckan, catalogue)["phases"]
     fields = {f["id"]: f["type"] for f in table(anonymous, resource["id"], limit=0)["fields"]}
     assert fields["position"] == "numeric"
