@@ -440,6 +440,8 @@ configure_ckan() {
         "ckan.storage_path=$STATE/storage"
         "ckan.max_resource_size=$CKAN_MAX_RESOURCE_MB"
         "licenses_group_url=file://$PORTAL_DIR/licenses.json"
+        # index the resource field the publisher matches resources by (res_extras_datapackage_resource)
+        "ckan.extra_resource_fields=datapackage_resource"
     )
     local want have=""
     want=$(printf '%s\n' "${settings[@]}" | sha256sum | cut -c1-64)

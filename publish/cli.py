@@ -296,6 +296,12 @@ def _print_invalid(exc: InvalidCatalogueError, as_json: bool) -> NoReturn:
     sys.exit(EXIT_INVALID)
 
 
+def _register_pull() -> None:
+    from .cli_pull import pull  # a module of its own; it imports this one's helpers
+
+    main.add_command(pull)
+
+
 def _print_report(report: Report) -> None:
     checked = f"{report.datasets} datasets, {report.resources} resources, {report.rows} rows checked"
     if report.valid:
@@ -324,3 +330,6 @@ def _fail(message: str, code: int, as_json: bool) -> NoReturn:
         click.echo(json.dumps({"ok": False, "error": message}, ensure_ascii=False))
     click.secho(f"Error: {message}", fg="red", err=True)
     sys.exit(code)
+
+
+_register_pull()

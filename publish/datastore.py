@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from .portal import ALWAYS, UNPROCESSED, Portal, PortalRefusedError
 
@@ -96,6 +96,8 @@ def read_records(path: Path, schema: dict[str, Any], chunk_rows: int = CHUNK_ROW
     Cells are read as text and converted where PostgreSQL would not cast the text itself:
     missing values → null, integers, booleans (the schema's true/false values), JSON.
     """
+    import pandas as pd  # here, not at the top: commands that load no table start faster and smaller
+
     fields = {f["name"]: f for f in schema.get("fields", [])}
     missing = set(schema.get("missingValues", [""]))
     reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], chunksize=chunk_rows, encoding="utf-8")
@@ -145,25 +147,46 @@ def load_table(
         {"resource_id": resource_id, "force": True, "fields": fields, "primary_key": key, "records": []},
         retry=ALWAYS,
     )
-    # Upsert by primary key is idempotent, so a retried chunk cannot duplicate rows; a table
-    # without a key is rebuilt from scratch, where a repeated insert chunk would fail loudly.
-    method = "upsert" if key else "insert"
     written = 0
-    seen: set[tuple[Any, ...]] = set()
-    for records in read_records(path, schema):
-        portal.action(
-            "datastore_upsert",
-            {"resource_id": resource_id, "force": True, "method": method, "records": records},
-            retry=ALWAYS if key else UNPROCESSED,
-        )
-        written += len(records)
+    with tempfile.TemporaryDirectory(prefix="publish-keys-") as tmp:
+        # The CSV's keys go to a file, not to memory: a large table has millions of them.
+        seen = sqlite3.connect(Path(tmp) / "keys.db")
+        seen.execute("CREATE TABLE seen (k TEXT PRIMARY KEY) WITHOUT ROWID")
+        for records in read_records(path, schema):
+            _write_chunk(portal, resource_id, records, key, fresh=not in_place)
+            written += len(records)
+            if in_place:
+                seen.executemany("INSERT OR IGNORE INTO seen VALUES (?)", ((_key_of(r, key),) for r in records))
+            if progress:
+                progress(written)
         if in_place:
-            seen.update(tuple(str(r[k]) for k in key) for r in records)
-        if progress:
-            progress(written)
-    if in_place:
-        _delete_missing(portal, resource_id, key, seen)
+            _delete_missing(portal, resource_id, key, seen)
+        seen.close()
     return written
+
+
+def _write_chunk(portal: Portal, resource_id: str, records: list[dict[str, Any]], key: list[str], fresh: bool) -> None:
+    """Send one chunk: a fast bulk insert into a fresh table, an upsert by key otherwise.
+
+    An upsert is idempotent, so it may be retried after any failure. A bulk insert into a fresh
+    table with a key is retried too; if an earlier attempt did arrive, the repeat fails on the
+    duplicate key and the chunk is upserted instead. Without a key only surely unprocessed
+    inserts are repeated (a duplicate row could not be told apart).
+    """
+    data = {"resource_id": resource_id, "force": True, "records": records}
+    if not fresh:
+        portal.action("datastore_upsert", {**data, "method": "upsert"}, retry=ALWAYS)
+        return
+    try:
+        portal.action("datastore_upsert", {**data, "method": "insert"}, retry=ALWAYS if key else UNPROCESSED)
+    except PortalRefusedError as exc:
+        if not key or exc.kind != "validation":
+            raise
+        portal.action("datastore_upsert", {**data, "method": "upsert"}, retry=ALWAYS)
+
+
+def _key_of(record: dict[str, Any], key: list[str]) -> str:
+    return json.dumps([str(record[k]) for k in key])
 
 
 def delete_quietly(portal: Portal, action: str, data: dict[str, Any]) -> None:
@@ -185,8 +208,8 @@ def _table_exists(portal: Portal, resource_id: str) -> bool:
     return True
 
 
-def _delete_missing(portal: Portal, resource_id: str, key: list[str], keep: set[tuple[Any, ...]]) -> None:
-    """Delete the rows whose primary key is no longer in the CSV."""
+def _delete_missing(portal: Portal, resource_id: str, key: list[str], keep: sqlite3.Connection) -> None:
+    """Delete the rows whose primary key is no longer in the CSV (``keep`` holds the CSV's keys)."""
     gone: list[dict[str, Any]] = []
     offset = 0
     while True:
@@ -195,7 +218,14 @@ def _delete_missing(portal: Portal, resource_id: str, key: list[str], keep: set[
             {"resource_id": resource_id, "fields": key, "limit": KEY_PAGE, "offset": offset, "sort": "_id"},
         )
         records = page.get("records", [])
-        gone += [r for r in records if tuple(str(r[k]) for k in key) not in keep]
+        keys = [_key_of(r, key) for r in records]
+        found = {
+            k
+            for (k,) in keep.execute(
+                "SELECT k FROM seen WHERE k IN (SELECT value FROM json_each(?))", (json.dumps(keys),)
+            )
+        }
+        gone += [r for r, k in zip(records, keys, strict=True) if k not in found]
         offset += len(records)
         if len(records) < KEY_PAGE:
             break

@@ -292,6 +292,13 @@ class Portal:
         except ckanapi.CKANAPIError as exc:
             raise self._refused(name, exc, response.status_code) from None
 
+    def download(self, url: str) -> requests.Response:
+        """GET a file as a stream (retried like reads); the token goes to this portal's origin only."""
+        headers = {"User-Agent": USER_AGENT}
+        if self._token and _origin(url) == _origin(self.url):  # never to a host a link points at
+            headers["Authorization"] = self._token
+        return self.session.get(url, stream=True, timeout=self.timeout, headers=headers)
+
     def organization(self, name: str) -> dict[str, Any]:
         """The organization, or a clear error if it is missing or hidden from this user."""
         try:
@@ -366,6 +373,11 @@ class Portal:
         if status in RETRY_STATUSES or any(f", {s}, " in text for s in RETRY_STATUSES):
             return TransientPortalError(f"{action}: the portal answered with a temporary error: {text[:300]}")
         return PortalRefusedError(f"{action}: unexpected answer from the portal: {text[:300]}", "unexpected")
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def _describe_exception(exc: Exception, url: str, attempts: int) -> str:

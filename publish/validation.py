@@ -76,6 +76,36 @@ def validate(catalogue: Catalogue | str | Path = ".") -> Report:
     return report
 
 
+def validate_tables(tables: list[Table]) -> tuple[list[Problem], int]:
+    """Validate the tables of one Data Package outside any catalogue (e.g. a pulled one).
+
+    The same byte-level and Frictionless checks as :func:`validate`, with problems worded the
+    same way; foreign keys are checked inside the package only. Returns problems and rows read.
+    """
+    problems: list[Problem] = []
+    readable = []
+    for table in tables:
+        found = check_csv_file(table.path, table.shown) + schema_problems(table.schema, table.shown)
+        problems += found
+        if not found:
+            readable.append(table)
+    rows = 0
+    if readable:
+        found, rows = _validate_tables(readable, {(t.dataset.key, t.spec.name): t for t in readable})
+        problems += found
+    return problems, rows
+
+
+def schema_problems(schema: dict[str, Any], shown: str) -> list[Problem]:
+    """A problem when ``schema`` is not a valid Table Schema (empty list when it is)."""
+    try:
+        Schema.from_descriptor(copy.deepcopy(schema))
+    except FrictionlessException as exc:
+        details = "; ".join(e.message for e in getattr(exc, "reasons", []) or [exc.error])
+        return [Problem(shown, "schema-error", f"not a valid Table Schema: {details}")]
+    return []
+
+
 def _readable_table(
     catalogue: Catalogue, dataset: Dataset, spec: ResourceSpec, problems: list[Problem]
 ) -> Table | None:

@@ -76,3 +76,9 @@ def test_built_wheel_installs_a_working_publish_command(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[0].startswith(str(target))
     assert "catalogue valid" in result.stdout
+
+
+def test_the_command_line_does_not_import_pandas() -> None:
+    # pandas costs ~55 MiB and a second of start-up; only loading data into DataFrames needs it
+    code = "import sys, publish.cli, publish; assert 'pandas' not in sys.modules, 'pandas imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

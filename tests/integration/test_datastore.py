@@ -190,3 +190,18 @@ def test_no_datastore_flag_skips_tables(publisher: Publisher, catalogue: Path, c
     assert code == 0 and loads(report) == []
     for resource, _, _ in resources(ckan, catalogue).values():
         assert not resource.get("datastore_active")
+
+
+def test_a_repeated_bulk_insert_falls_back_to_upsert(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, ckan_url: str, ckan_api_token: str
+) -> None:
+    """What a retried insert chunk meets when its first attempt did arrive: no error, no duplicate."""
+    from publish.datastore import _write_chunk, read_records
+    from publish.portal import Portal
+
+    assert publisher.json("push", "--yes")[0] == 0
+    resource, path, schema = resources(ckan, catalogue)["phases"]
+    (records,) = list(read_records(path, schema))
+    portal = Portal(ckan_url, ckan_api_token)
+    _write_chunk(portal, resource["id"], records, ["id"], fresh=True)  # every key exists already
+    assert ckan.action.datastore_search(resource_id=resource["id"], limit=0)["total"] == len(records)
