@@ -160,3 +160,19 @@ def organization(ckan_sysadmin: object, ckan_editor_name: str):
     action.organization_member_create(id=name, username=ckan_editor_name, role="editor")
     yield name
     purge_organization(ckan_sysadmin, name)
+
+
+@pytest.fixture
+def catalogue(tmp_path: Path, organization: str) -> Path:
+    """The shipped catalogue, moved into the test's own organization."""
+    from tests.integration.publishing import make_catalogue
+
+    return make_catalogue(tmp_path, organization)
+
+
+@pytest.fixture
+def publisher(catalogue: Path, ckan_url: str, ckan_api_token: str, tmp_path: Path):
+    """Runs the publish CLI on that catalogue as the editor."""
+    from tests.integration.publishing import Publisher
+
+    return Publisher(catalogue, ckan_url, ckan_api_token, tmp_path / "locks")

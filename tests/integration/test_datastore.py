@@ -12,17 +12,7 @@ import pytest
 import yaml
 
 from publish.datastore import TYPES
-from tests.integration.test_push import Publisher, loads, make_catalogue, names, writes
-
-
-@pytest.fixture
-def catalogue(tmp_path: Path, organization: str) -> Path:
-    return make_catalogue(tmp_path, organization)
-
-
-@pytest.fixture
-def publisher(catalogue: Path, ckan_url: str, ckan_api_token: str, tmp_path: Path) -> Publisher:
-    return Publisher(catalogue, ckan_url, ckan_api_token, tmp_path / "locks")
+from tests.integration.publishing import Publisher, loads, names, writes
 
 
 @pytest.fixture

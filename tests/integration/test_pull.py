@@ -25,7 +25,7 @@ from publish.mapping import file_digest
 from publish.portal import Portal
 from publish.pull import DigestMismatchError
 from tests.integration.conftest import _state_dir
-from tests.integration.test_push import DATASETS, Publisher, make_catalogue, names
+from tests.integration.publishing import DATASETS, Publisher, make_catalogue, names
 
 
 class Puller:
