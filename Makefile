@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORTAL := portal/portal.sh
 
-.PHONY: install demo test lint validate portal portal-env portal-stop portal-reset benchmark
+.PHONY: install demo test test-ckan-2.11 lint validate portal portal-env portal-stop portal-reset benchmark
 
 $(BIN)/publish: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (found $$($(PYTHON) --version))"; exit 2; }
@@ -30,6 +30,12 @@ lint: install
 
 test: install lint  ## lint, start the local CKAN, run the whole test suite
 	@eval "$$($(PORTAL) start)" && $(BIN)/pytest
+
+# The integration tests once more against CKAN 2.11 (a second portal: own state folder and ports).
+CKAN_211 := CKAN_VERSION=2.11.6 PORTAL_STATE=.portal-2.11 CKAN_PORT=5011 SOLR_PORT=8911 PG_PORT=54311 REDIS_PORT=63711
+test-ckan-2.11: install  ## run the integration tests against CKAN 2.11, then stop that portal
+	@export $(CKAN_211); eval "$$($(PORTAL) start)" && $(BIN)/pytest tests/integration; \
+	  status=$$?; $(PORTAL) stop; exit $$status
 
 portal:  ## start the local CKAN (idempotent); prints export lines
 	@$(PORTAL) start
