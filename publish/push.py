@@ -226,7 +226,14 @@ def _load_datastore(
         current_shape=action.payload["current_shape"],
         progress=(lambda n: progress(action, n, 0)) if progress else None,
     )
-    portal.action("resource_patch", {"id": resource_id, DIGEST_KEY: action.payload["digest"]}, retry=ALWAYS)
+    resource = portal.action("resource_patch", {"id": resource_id, DIGEST_KEY: action.payload["digest"]}, retry=ALWAYS)
+    if action.payload["current_shape"] is None:
+        # First load: let the portal add its table preview (idempotent: existing views are kept).
+        portal.action(
+            "resource_create_default_resource_views",
+            {"resource": resource, "create_datastore_views": True},
+            retry=ALWAYS,
+        )
     return rows
 
 

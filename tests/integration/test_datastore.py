@@ -92,6 +92,8 @@ def test_every_table_is_the_csv_typed_and_documented(
     for name, (resource, path, schema) in found.items():
         assert rows[name] == len(expected_rows(path, schema))
         assert_table_equals_csv(anonymous, resource, path, schema)
+        views = anonymous.action.resource_view_list(id=resource["id"])
+        assert "datatables_view" in [v["view_type"] for v in views]  # stewards see a table preview
         fields = {f["id"]: f for f in table(anonymous, resource["id"], limit=0)["fields"] if f["id"] != "_id"}
         assert list(fields) == [f["name"] for f in schema["fields"]]
         for spec in schema["fields"]:
