@@ -5,11 +5,15 @@ and the conversion of CSV chunks into records. Shell part: :func:`load_table`, w
 portal through :class:`publish.portal.Portal`.
 
 How a table is brought up to date (what readers see meanwhile):
-- same fields and types, with a primary key: rows are upserted chunk by chunk (new rows appear,
-  changed rows change in place), then rows whose key is gone from the CSV are deleted. Readers
-  always see a complete table, for a moment a mix of old and new rows.
+- same fields and types, with a primary key: the table is read back once and compared with the
+  CSV row by row (fingerprints kept in a temporary SQLite file, not in memory); only new and
+  changed rows are upserted, then rows whose key left the CSV are deleted. Readers always see a
+  complete table, for a moment a mix of old and new rows.
 - first load, no primary key, or a changed field list/type: the table is dropped and rebuilt
-  from the CSV. Readers see no table, then a growing one, until the load ends.
+  from the CSV with bulk inserts. Readers see no table, then a growing one, until the load ends.
+
+CKAN writes each chunk row by row, so two chunks are kept in flight (one request keeps about one
+core of CKAN + PostgreSQL busy); memory stays flat either way.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ import hashlib
 import json
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +33,8 @@ from .portal import ALWAYS, UNPROCESSED, Portal, PortalRefusedError
 
 MAPPING_VERSION = "1"  # bump when the loading rules change, so every table is loaded again
 CHUNK_ROWS = 10_000
-KEY_PAGE = 32_000
+ROW_PAGE = 10_000  # rows per read-back page when comparing a table with the CSV
+PARALLEL = 2  # chunks in flight: CKAN writes a chunk row by row, so one request keeps about one core busy
 DIGEST_KEY = "datastore_digest"  # resource field: which data + schema the table holds
 
 # Table Schema type → DataStore (PostgreSQL) type.
@@ -147,25 +155,143 @@ def load_table(
         {"resource_id": resource_id, "force": True, "fields": fields, "primary_key": key, "records": []},
         retry=ALWAYS,
     )
+    if in_place:
+        with tempfile.TemporaryDirectory(prefix="publish-rows-") as tmp:
+            return _update_in_place(portal, resource_id, path, schema, key, Path(tmp) / "rows.db", progress)
+    return _send(portal, resource_id, read_records(path, schema), key, fresh=True, progress=progress)
+
+
+def _send(
+    portal: Portal,
+    resource_id: str,
+    chunks: Iterable[list[dict[str, Any]]],
+    key: list[str],
+    *,
+    fresh: bool,
+    progress: RowsProgress | None,
+) -> int:
+    """Send the chunks, PARALLEL at a time (memory stays flat); return the number of rows sent."""
     written = 0
-    with tempfile.TemporaryDirectory(prefix="publish-keys-") as tmp:
-        # The CSV's keys go to a file, not to memory: a large table has millions of them.
-        seen = sqlite3.connect(Path(tmp) / "keys.db")
-        seen.execute("CREATE TABLE seen (k TEXT PRIMARY KEY) WITHOUT ROWID")
-        for records in read_records(path, schema):
-            _write_chunk(portal, resource_id, records, key, fresh=not in_place)
-            written += len(records)
-            if in_place:
-                seen.executemany("INSERT OR IGNORE INTO seen VALUES (?)", ((_key_of(r, key),) for r in records))
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        pending: deque[Future[int]] = deque()
+        for records in chunks:
+            if len(pending) >= PARALLEL:
+                written += pending.popleft().result()
+                if progress:
+                    progress(written)
+            pending.append(pool.submit(_write_chunk, portal, resource_id, records, key, fresh))
+        while pending:
+            written += pending.popleft().result()
             if progress:
                 progress(written)
-        if in_place:
-            _delete_missing(portal, resource_id, key, seen)
-        seen.close()
     return written
 
 
-def _write_chunk(portal: Portal, resource_id: str, records: list[dict[str, Any]], key: list[str], fresh: bool) -> None:
+def _update_in_place(
+    portal: Portal,
+    resource_id: str,
+    path: Path,
+    schema: dict[str, Any],
+    key: list[str],
+    db_path: Path,
+    progress: RowsProgress | None,
+) -> int:
+    """Upsert only the rows that differ from the table, then delete the rows whose key left the CSV.
+
+    The CSV's row fingerprints go to a SQLite file, not to memory; the table is read once, page by
+    page, and compared. A value the comparison cannot match exactly (say a timestamp written with
+    a zone) only costs one upsert too many. Returns the number of rows upserted.
+    """
+    types = {f["id"]: f["type"] for f in datastore_fields(schema)}
+    db = sqlite3.connect(db_path)
+    try:
+        db.execute("CREATE TABLE csv (k TEXT PRIMARY KEY, h TEXT, same INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID")
+        for records in read_records(path, schema):
+            db.executemany(
+                "INSERT OR REPLACE INTO csv (k, h) VALUES (?, ?)",
+                ((_key_of(r, key), _fingerprint(r, types)) for r in records),
+            )
+        gone: list[dict[str, Any]] = []
+        for page in _table_pages(portal, resource_id, list(types)):
+            keys = [_key_of(r, key) for r in page]
+            known = dict(
+                db.execute("SELECT k, h FROM csv WHERE k IN (SELECT value FROM json_each(?))", (json.dumps(keys),))
+            )
+            db.executemany(
+                "UPDATE csv SET same = 1 WHERE k = ?",
+                ((k,) for r, k in zip(page, keys, strict=True) if known.get(k) == _fingerprint(r, types)),
+            )
+            gone += [{k: r[k] for k in key} for r, k in zip(page, keys, strict=True) if k not in known]
+
+        def differing() -> Iterator[list[dict[str, Any]]]:
+            batch: list[dict[str, Any]] = []
+            for records in read_records(path, schema):
+                keys = [_key_of(r, key) for r in records]
+                same = {
+                    k
+                    for (k,) in db.execute(
+                        "SELECT k FROM csv WHERE same = 1 AND k IN (SELECT value FROM json_each(?))",
+                        (json.dumps(keys),),
+                    )
+                }
+                batch += [r for r, k in zip(records, keys, strict=True) if k not in same]
+                while len(batch) >= CHUNK_ROWS:
+                    yield batch[:CHUNK_ROWS]
+                    batch = batch[CHUNK_ROWS:]
+            if batch:
+                yield batch
+
+        written = _send(portal, resource_id, differing(), key, fresh=False, progress=progress)
+        _delete_rows(portal, resource_id, key, gone)
+    finally:
+        db.close()
+    return written
+
+
+def _table_pages(portal: Portal, resource_id: str, names: list[str]) -> Iterator[list[dict[str, Any]]]:
+    offset = 0
+    while True:
+        page = portal.action(
+            "datastore_search",
+            {
+                "resource_id": resource_id,
+                "fields": names,
+                "limit": ROW_PAGE,
+                "offset": offset,
+                "sort": "_id",
+                "include_total": False,  # no count(*) over the whole table for every page
+            },
+        )
+        records = page.get("records", [])
+        yield records
+        offset += len(records)
+        if len(records) < ROW_PAGE:
+            return
+
+
+def _canonical(value: Any, kind: str) -> Any:
+    """A value as sent (from the CSV) or as read back (from the DataStore), in one comparable form."""
+    if value is None:
+        return None
+    if kind in ("int8", "int4"):
+        return int(value)
+    if kind == "numeric":
+        return str(Decimal(str(value)).normalize())
+    if kind == "bool":
+        return bool(value)
+    if kind == "date":
+        return str(value)[:10]  # the DataStore returns 2019-03-04T00:00:00
+    if kind == "json":
+        return json.dumps(json.loads(value) if isinstance(value, str) else value, sort_keys=True)
+    return str(value)
+
+
+def _fingerprint(record: dict[str, Any], types: dict[str, str]) -> str:
+    values = [_canonical(record.get(name), kind) for name, kind in types.items()]
+    return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()
+
+
+def _write_chunk(portal: Portal, resource_id: str, records: list[dict[str, Any]], key: list[str], fresh: bool) -> int:
     """Send one chunk: a fast bulk insert into a fresh table, an upsert by key otherwise.
 
     An upsert is idempotent, so it may be retried after any failure. A bulk insert into a fresh
@@ -173,16 +299,18 @@ def _write_chunk(portal: Portal, resource_id: str, records: list[dict[str, Any]]
     duplicate key and the chunk is upserted instead. Without a key only surely unprocessed
     inserts are repeated (a duplicate row could not be told apart).
     """
-    data = {"resource_id": resource_id, "force": True, "records": records}
+    # calculate_record_count: no background job per chunk (CKAN's default); the count is exact anyway.
+    data = {"resource_id": resource_id, "force": True, "records": records, "calculate_record_count": False}
     if not fresh:
         portal.action("datastore_upsert", {**data, "method": "upsert"}, retry=ALWAYS)
-        return
+        return len(records)
     try:
         portal.action("datastore_upsert", {**data, "method": "insert"}, retry=ALWAYS if key else UNPROCESSED)
     except PortalRefusedError as exc:
         if not key or exc.kind != "validation":
             raise
         portal.action("datastore_upsert", {**data, "method": "upsert"}, retry=ALWAYS)
+    return len(records)
 
 
 def _key_of(record: dict[str, Any], key: list[str]) -> str:
@@ -208,27 +336,8 @@ def _table_exists(portal: Portal, resource_id: str) -> bool:
     return True
 
 
-def _delete_missing(portal: Portal, resource_id: str, key: list[str], keep: sqlite3.Connection) -> None:
-    """Delete the rows whose primary key is no longer in the CSV (``keep`` holds the CSV's keys)."""
-    gone: list[dict[str, Any]] = []
-    offset = 0
-    while True:
-        page = portal.action(
-            "datastore_search",
-            {"resource_id": resource_id, "fields": key, "limit": KEY_PAGE, "offset": offset, "sort": "_id"},
-        )
-        records = page.get("records", [])
-        keys = [_key_of(r, key) for r in records]
-        found = {
-            k
-            for (k,) in keep.execute(
-                "SELECT k FROM seen WHERE k IN (SELECT value FROM json_each(?))", (json.dumps(keys),)
-            )
-        }
-        gone += [r for r, k in zip(records, keys, strict=True) if k not in found]
-        offset += len(records)
-        if len(records) < KEY_PAGE:
-            break
+def _delete_rows(portal: Portal, resource_id: str, key: list[str], gone: list[dict[str, Any]]) -> None:
+    """Delete the rows with these keys, 1000 to a request for a single-column key."""
     if len(key) == 1:
         values = [r[key[0]] for r in gone]
         for start in range(0, len(values), 1000):

@@ -11,6 +11,7 @@ import ipaddress
 import json
 import os
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -184,6 +185,7 @@ class PortalSession(requests.Session):
         self.sleep = sleep
         self.requests_made = 0
         self.bytes_uploaded = 0
+        self._count = threading.Lock()  # DataStore chunks are sent from two threads
 
     def request(self, method: str, url: str, *args: Any, retry: str = ALWAYS, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         body: MultipartBody | None = kwargs.pop("multipart", None)
@@ -198,7 +200,8 @@ class PortalSession(requests.Session):
                     "Content-Type": body.content_type,
                     "Content-Length": str(body.length),
                 }
-            self.requests_made += 1
+            with self._count:
+                self.requests_made += 1
             try:
                 response = super().request(method, url, *args, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
