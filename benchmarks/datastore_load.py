@@ -252,8 +252,8 @@ def print_push(title: str, m: dict) -> None:
     print(f"  actions: {describe(report)}")
     if m["load_s"]:
         print(
-            f"  DataStore phase: {m['load_s']:.1f} s for {m['rows']} rows = {m['rows'] / m['load_s']:,.0f} rows/s "
-            f"(after {m['before_load_s']:.1f} s of validation + upload)"
+            f"  DataStore phase: {m['load_s']:.1f} s, {m['rows']} rows written "
+            f"({m['rows'] / m['load_s']:,.0f} rows written/s; after {m['before_load_s']:.1f} s of validation + upload)"
         )
     print("  CPU s: " + ", ".join(f"{k} {v:.1f}" for k, v in m["cpu"].items()))
 
@@ -336,7 +336,9 @@ def main() -> None:
             f"(written in {time.monotonic() - started:.1f} s)"
         )
         update = timed_push(tmp, env, sysadmin, dataset)
-        print_push("2. in-place update (upsert every row by key, delete vanished keys)", update)
+        print_push(
+            "2. in-place update (read the table back, upsert the rows that differ, delete vanished keys)", update
+        )
         print("  " + verify(sysadmin, dataset, path, expected, sample))
 
         rerun = timed_push(tmp, env, sysadmin, dataset)

@@ -37,6 +37,7 @@ def __getattr__(name: str) -> Any:
         return getattr(loading, name)
     raise AttributeError(f"module 'publish' has no attribute {name!r}")
 
+
 __all__ = [
     "Catalogue",
     "ConfigurationError",
