@@ -27,6 +27,7 @@ demo: install  ## the main job: validate, start the local CKAN, publish the cata
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test: install lint  ## lint, start the local CKAN, run the whole test suite
 	@eval "$$($(PORTAL) start)" && $(BIN)/pytest

@@ -140,15 +140,18 @@ def test_metadata_only_change_is_one_package_patch(
 
 
 def test_orphans_are_reported_and_pruned_only_on_request(
-    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, organization: str
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, organization: str, tmp_path: Path
 ) -> None:
     assert publisher.json("push", "--yes")[0] == 0
     by_hand = ckan.action.package_create(name=f"von-hand-{organization}", title="Von Hand", owner_org=organization)
     all_names = names(catalogue)
-    # Drop the partners dataset and the link table that refers to it.
-    shutil.rmtree(catalogue / "datasets/partners")
+    # Drop the partners dataset and the link table that refers to it (kept aside to bring back).
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    shutil.move(catalogue / "datasets/partners", kept / "partners")
     descriptor = catalogue / "datasets/projects/datapackage.yaml"
-    data = yaml.safe_load(descriptor.read_text())
+    original = descriptor.read_text()
+    data = yaml.safe_load(original)
     data["resources"] = [r for r in data["resources"] if r["name"] != "project_partners"]
     descriptor.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
 
@@ -168,6 +171,20 @@ def test_orphans_are_reported_and_pruned_only_on_request(
     projects = ckan.action.package_show(id=all_names["projects"])
     assert [r["datapackage_resource"] for r in projects["resources"]] == ["projects"]
     assert ckan.action.package_show(id=by_hand["id"])["state"] == "active"  # never touched
+
+    # Brought back, a pruned dataset is published again under its old name (the trash does not block it).
+    shutil.move(kept / "partners", catalogue / "datasets/partners")
+    descriptor.write_text(original)
+    code, report = publisher.json("push", "--yes")
+    assert code == 0, report
+    assert {(a["dataset"], a["resource"]) for a in writes(report) if a["action"] == "create"} == {
+        (all_names["partners"], None),
+        (all_names["partners"], "partners"),
+        (all_names["projects"], "project_partners"),
+    }
+    assert ckan.action.package_show(id=all_names["partners"])["state"] == "active"
+    code, report = publisher.json("push", "--yes")
+    assert code == 0 and writes(report) == []
 
 
 def test_invalid_catalogue_writes_nothing(
