@@ -50,5 +50,6 @@ portal-stop:  ## stop every process the portal script started
 portal-reset:  ## stop and wipe the portal's state folder
 	@$(PORTAL) reset
 
-benchmark: install  ## push a 1 GiB file and report peak memory (needs the portal)
-	@eval "$$($(PORTAL) start)" && $(BIN)/python benchmarks/push_large_file.py
+benchmark: install  ## push a 1 GiB file, then load 1M rows into the DataStore; print time and peak memory
+	@eval "$$($(PORTAL) start)" && $(BIN)/python -u benchmarks/push_large_file.py --no-datastore && \
+	  $(BIN)/python -u benchmarks/datastore_load.py

@@ -243,14 +243,21 @@ def timed_push(root: Path, env: dict[str, str], sysadmin: ckanapi.RemoteCKAN, da
     }
 
 
-def print_push(title: str, m: dict) -> None:
+def print_push(title: str, m: dict, table_rows: int | None = None) -> None:
+    """``table_rows``: for an in-place update, the rows the tool read back and compared."""
     report = m["report"]
     print(
         f"{title}: {m['seconds']:.1f} s whole push, {report['requests']} requests, "
         f"{report['bytes_uploaded'] / 2**20:.1f} MiB uploaded, peak RSS {m['peak']:.0f} MiB"
     )
     print(f"  actions: {describe(report)}")
-    if m["load_s"]:
+    if m["load_s"] and table_rows:
+        print(
+            f"  DataStore phase: {m['load_s']:.1f} s: {table_rows} rows read back and compared "
+            f"({table_rows / m['load_s']:,.0f} rows/s), {m['rows']} rows written "
+            f"(after {m['before_load_s']:.1f} s of validation + upload)"
+        )
+    elif m["load_s"]:
         print(
             f"  DataStore phase: {m['load_s']:.1f} s, {m['rows']} rows written "
             f"({m['rows'] / m['load_s']:,.0f} rows written/s; after {m['before_load_s']:.1f} s of validation + upload)"
@@ -337,7 +344,9 @@ def main() -> None:
         )
         update = timed_push(tmp, env, sysadmin, dataset)
         print_push(
-            "2. in-place update (read the table back, upsert the rows that differ, delete vanished keys)", update
+            "2. in-place update (read the table back, upsert the rows that differ, delete vanished keys)",
+            update,
+            table_rows=n,
         )
         print("  " + verify(sysadmin, dataset, path, expected, sample))
 

@@ -167,6 +167,12 @@ def diff(
 @catalogue_option
 @portal_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before writing (a run without a terminal never asks).")
+@click.option(
+    "--max-deletes",
+    type=click.IntRange(0),
+    metavar="N",
+    help="With --prune: if the plan deletes more than N datasets and resources, write nothing (exit 2).",
+)
 @json_option
 def push(
     catalogue_dir: str,
@@ -177,6 +183,7 @@ def push(
     no_datastore: bool,
     timeout: float,
     yes: bool,
+    max_deletes: int | None,
     as_json: bool,
 ) -> None:
     """Publish the catalogue: validate, plan, and execute exactly that plan.
@@ -192,6 +199,7 @@ def push(
       publish push                       # shows the plan, asks, publishes
       publish push --yes --json > run.json || echo "exit $?"   # for cron, systemd timers, CI
       publish push --prune --yes         # also delete what the catalogue no longer has
+      publish push --prune --max-deletes 1 --yes --json   # unattended pruning, at most one deletion
     """
     interactive = _stdin_is_terminal() and not yes and not as_json
     try:
@@ -203,6 +211,7 @@ def push(
             datastore=not no_datastore,
             confirm=_confirm if interactive else None,
             progress=None if as_json else _UploadProgress(),
+            max_deletes=max_deletes,
         )
     except InvalidCatalogueError as exc:
         _print_invalid(exc, as_json)

@@ -49,6 +49,8 @@ class Action:
     resource_id: str | None = None
     payload: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     local: DesiredResource | None = field(default=None, compare=False, repr=False)
+    desired: DesiredPackage | None = field(default=None, compare=False, repr=False)  # package updates
+    version: str | None = field(default=None, compare=False)  # the package's metadata_modified it was planned on
     datastore: bool = False  # the action is about the resource's DataStore table
 
     @property
@@ -167,20 +169,9 @@ def _package_actions(
                 actions.append(_datastore_action(package, resource, None, None))
         return actions
 
-    changes = [f for f in PACKAGE_FIELDS if _current_package_value(existing, f) != _desired_package_value(package, f)]
-    if changes:
-        payload = {"id": existing["id"], **_package_payload({f: package.fields[f] for f in changes}, existing)}
-        actions = [
-            Action(
-                dataset=package.name,
-                resource=None,
-                action=UPDATE,
-                detail="fields: " + ", ".join(changes),
-                changes=tuple(changes),
-                package_id=existing["id"],
-                payload=payload,
-            )
-        ]
+    update = package_update(package, existing)
+    if update is not None:
+        actions = [update]
     else:
         actions = [Action(dataset=package.name, resource=None, action=UNCHANGED, package_id=existing["id"])]
 
@@ -294,6 +285,28 @@ def _resource_action(
             payload={"id": current["id"], **{f: resource.fields[f] for f in changes}},
         )
     return Action(**common, action=UNCHANGED)
+
+
+def package_update(package: DesiredPackage, existing: dict[str, Any]) -> Action | None:
+    """The update that brings ``existing`` (a package as CKAN shows it) to ``package``, or None.
+
+    The action remembers the ``metadata_modified`` it was computed from (``version``), so the
+    write can be refused if the package changed on the portal in between, and recomputed.
+    """
+    changes = [f for f in PACKAGE_FIELDS if _current_package_value(existing, f) != _desired_package_value(package, f)]
+    if not changes:
+        return None
+    return Action(
+        dataset=package.name,
+        resource=None,
+        action=UPDATE,
+        detail="fields: " + ", ".join(changes),
+        changes=tuple(changes),
+        package_id=existing["id"],
+        version=existing.get("metadata_modified"),
+        payload={"id": existing["id"], **_package_payload({f: package.fields[f] for f in changes}, existing)},
+        desired=package,
+    )
 
 
 def _package_payload(fields: dict[str, Any], existing: dict[str, Any]) -> dict[str, Any]:

@@ -362,6 +362,9 @@ class Portal:
         if isinstance(exc, ckanapi.ValidationError):
             detail = exc.error_dict if isinstance(exc.error_dict, dict) else exc.args
             fields = {k: v for k, v in detail.items() if k != "__type"} if isinstance(detail, dict) else detail
+            if isinstance(fields, dict) and set(fields) == {"match"}:
+                # package_revise: the package is no longer what the caller read (its `match` failed).
+                return PortalRefusedError(f"{action}: the dataset changed on the portal meanwhile", "conflict")
             return PortalRefusedError(self.redact(f"{action}: CKAN refused the data: {fields}"), "validation")
         if isinstance(exc, ckanapi.NotAuthorized):
             detail = exc.args[0] if exc.args else {}

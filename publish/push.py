@@ -17,8 +17,8 @@ from .datastore import DIGEST_KEY, delete_quietly, load_table
 from .errors import PublishError
 from .lock import RunLock
 from .mapping import RESOURCE_KEY, desired_state
-from .plan import CREATE, DATASTORE, DELETE, UPDATE, UPLOAD, Action, Plan, is_managed, make_plan
-from .portal import ALWAYS, UNPROCESSED, Portal, PortalRefusedError, TransientPortalError
+from .plan import CREATE, DATASTORE, DELETE, UPDATE, UPLOAD, Action, Plan, is_managed, make_plan, package_update
+from .portal import ALWAYS, UNPROCESSED, Portal, PortalError, PortalRefusedError, TransientPortalError
 from .report import Problem, Report
 from .validation import validate
 
@@ -38,6 +38,12 @@ class InvalidCatalogueError(PublishError):
 
 class DeclinedError(PublishError):
     """The person at the terminal did not confirm the plan: exit 2, nothing written."""
+
+    exit_code = 2
+
+
+class TooManyDeletesError(PublishError):
+    """The plan deletes more than ``max_deletes`` allows: exit 2, nothing written."""
 
     exit_code = 2
 
@@ -158,8 +164,13 @@ def push(
     confirm: Callable[[Plan], bool] | None = None,
     progress: UploadProgress | None = None,
     lock_dir: Path | None = None,
+    max_deletes: int | None = None,
 ) -> RunResult:
     """Validate, lock, plan, (confirm), and execute exactly the plan.
+
+    ``max_deletes``: with ``prune``, refuse the whole run (nothing written) if the plan would
+    delete more datasets and resources than this — a guard for unattended jobs against a
+    catalogue checkout that lost folders by accident.
 
     ``progress(action, done, total)`` is called while files upload (bytes) and while tables
     load into the DataStore (rows written; total unknown: 0).
@@ -169,6 +180,13 @@ def push(
     org_name = catalogue.meta["organization"]["name"]
     with RunLock(portal.url, org_name, lock_dir):
         plan, organization = plan_for(catalogue, portal, prune=prune, datastore=datastore)
+        deletes = [a for a in plan.actions if a.action == DELETE]
+        if max_deletes is not None and len(deletes) > max_deletes:
+            listed = ", ".join(f"{a.dataset}/{a.resource}" if a.resource else a.dataset for a in deletes)
+            raise TooManyDeletesError(
+                f"the plan deletes {len(deletes)} datasets/resources ({listed}), more than --max-deletes "
+                f"{max_deletes} allows; nothing was written. Check the catalogue, or raise the limit."
+            )
         if plan.writes:
             if confirm is not None and not confirm(plan):
                 raise DeclinedError("not confirmed; nothing was written")
@@ -253,8 +271,7 @@ def _apply(
             created[(action.dataset, None)] = package["id"]
             return f"created {portal.url}/dataset/{package['name']}"
         if action.action == UPDATE:
-            portal.action("package_patch", action.payload, retry=ALWAYS)
-            return action.detail
+            return _revise_package(portal, action)
         if action.action == DELETE:
             delete_quietly(portal, "package_delete", {"id": action.package_id})
             return "deleted (moved to the portal's trash)"
@@ -281,6 +298,46 @@ def _apply(
             delete_quietly(portal, "resource_delete", {"id": action.resource_id})
             return "deleted"
     raise AssertionError(f"unknown action {action.action}")
+
+
+def _revise_package(portal: Portal, action: Action) -> str:
+    """Update a package only if it is still the version the plan was made from.
+
+    ``package_revise`` with ``match`` on ``metadata_modified``: if someone edited the dataset on
+    the portal after this run read it (or an earlier attempt of ours landed without an answer),
+    CKAN refuses, and the update is computed again from the package as it is now. So an edit
+    made by hand in between (an extra, a field this tool does not manage) is never overwritten
+    with what the run read before it.
+    """
+    assert action.desired is not None and action.package_id is not None
+    current: Action | None = action
+    recomputed = False
+    for _ in range(CREATE_ATTEMPTS):
+        assert current is not None
+        update = {k: v for k, v in current.payload.items() if k != "id"}
+        try:
+            portal.action(
+                "package_revise",
+                {"match": {"id": action.package_id, "metadata_modified": current.version}, "update": update},
+                retry=UNPROCESSED,
+            )
+            return current.detail + (" (recomputed: the dataset had changed on the portal)" if recomputed else "")
+        except TransientPortalError:
+            pass  # unclear whether it landed: look at the package as it is now
+        except PortalRefusedError as exc:
+            if exc.kind != "conflict":
+                raise
+        fresh = portal.find_package(action.package_id)
+        if fresh is None:
+            raise PortalRefusedError(f"dataset '{action.dataset}' vanished from the portal during the run", "not-found")
+        recomputed = recomputed or fresh.get("metadata_modified") != current.version
+        current = package_update(action.desired, fresh)
+        if current is None:
+            return action.detail + " (the portal already holds these values)"
+    raise PortalError(
+        f"dataset '{action.dataset}' kept changing on the portal while this run updated it; "
+        "nothing of this run overwrote those changes. Run push again."
+    )
 
 
 def _create_once(create: Callable[[], dict[str, Any]], find: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:

@@ -6,10 +6,11 @@ import email.utils
 import time
 from pathlib import Path
 
+import ckanapi
 import pytest
 
 from publish.errors import ConfigurationError
-from publish.portal import MultipartBody, RetryPolicy, check_portal_url
+from publish.portal import MultipartBody, Portal, RetryPolicy, check_portal_url
 
 
 @pytest.mark.parametrize(
@@ -62,3 +63,13 @@ def test_multipart_body_streams_the_file_and_can_be_sent_twice(tmp_path: Path) -
     assert b'filename="daten.csv"' in first
     assert first.endswith(f"--{body.boundary}--\r\n".encode())
     assert seen[-1] == (path.stat().st_size, path.stat().st_size)
+
+
+def test_ckan_refusals_are_told_apart() -> None:
+    portal = Portal("http://127.0.0.1:9", "secret-token")
+    conflict = portal._refused("package_revise", ckanapi.ValidationError({"match": ["metadata_modified"]}))
+    assert conflict.kind == "conflict" and "changed on the portal" in str(conflict)
+    invalid = portal._refused("package_create", ckanapi.ValidationError({"name": ["That URL is already in use."]}))
+    assert invalid.kind == "validation" and "That URL is already in use." in str(invalid)
+    denied = portal._refused("package_create", ckanapi.NotAuthorized({"message": "secret-token may not"}))
+    assert denied.kind == "not-authorized" and "secret-token" not in str(denied)

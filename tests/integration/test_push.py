@@ -125,7 +125,7 @@ def test_one_changed_cell_is_one_upload_to_the_same_resource(
     assert requests.get(resource["url"], timeout=30).content == phases.read_bytes()
 
 
-def test_metadata_only_change_is_one_package_patch(
+def test_metadata_only_change_is_one_package_write(
     publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN
 ) -> None:
     assert publisher.json("push", "--yes")[0] == 0
@@ -137,6 +137,37 @@ def test_metadata_only_change_is_one_package_patch(
     assert (write["resource"], write["action"], write["detail"]) == (None, "update", "fields: title")
     assert report["bytes_uploaded"] == 0
     assert ckan.action.package_show(id=names(catalogue)["partners"])["title"].startswith("Beteiligte Partner")
+
+
+def test_an_edit_on_the_portal_during_the_run_is_not_overwritten(
+    catalogue: Path, publisher: Publisher, ckan: ckanapi.RemoteCKAN, ckan_url: str, ckan_api_token: str
+) -> None:
+    from publish import Portal, load_catalogue
+    from publish.push import execute, plan_for
+
+    assert publisher.json("push", "--yes")[0] == 0
+    descriptor = catalogue / "datasets/partners/datapackage.yaml"
+    descriptor.write_text(descriptor.read_text().replace("title: Partner von", "title: Beteiligte Partner von"))
+    portal = Portal(ckan_url, ckan_api_token)
+    plan, _ = plan_for(load_catalogue(catalogue), portal)
+    (update,) = plan.writes
+    assert update.changes == ("title",)
+
+    # Between the plan and its execution, someone adds an extra to the dataset by hand.
+    name = names(catalogue)["partners"]
+    package = ckan.action.package_show(id=name)
+    by_hand = {"key": "hinweis_von_hand", "value": "bleibt"}
+    ckan.action.package_patch(id=package["id"], extras=[*package["extras"], by_hand])
+
+    result = execute(plan, portal)
+    assert result.ok
+    (outcome,) = [o for o in result.outcomes if o.action.writes]
+    assert outcome.outcome == "done" and "recomputed" in outcome.detail
+    after = ckan.action.package_show(id=name)
+    assert after["title"].startswith("Beteiligte Partner")
+    assert by_hand in [{"key": e["key"], "value": e["value"]} for e in after["extras"]]
+    code, report = publisher.json("push", "--yes")
+    assert code == 0 and writes(report) == []
 
 
 def test_orphans_are_reported_and_pruned_only_on_request(
@@ -162,7 +193,13 @@ def test_orphans_are_reported_and_pruned_only_on_request(
     assert writes(report) == []
     assert ckan.action.package_show(id=all_names["partners"])["state"] == "active"
 
-    code, report = publisher.json("push", "--yes", "--prune")
+    # A limit on deletions stops the whole run before it writes.
+    code, report = publisher.json("push", "--yes", "--prune", "--max-deletes", "1")
+    assert code == 2 and report["ok"] is False
+    assert "deletes 2 datasets/resources" in report["error"] and all_names["partners"] in report["error"]
+    assert ckan.action.package_show(id=all_names["partners"])["state"] == "active"
+
+    code, report = publisher.json("push", "--yes", "--prune", "--max-deletes", "2")
     assert code == 0
     deleted = {(a["dataset"], a["resource"]) for a in writes(report)}
     assert deleted == orphans
