@@ -3,14 +3,14 @@
 Usage (the portal running, see `make portal`):
     .venv/bin/python benchmarks/datastore_load.py [--rows 1000000] [--keep]
 
-It reuses push_large_file.py's helpers (this folder is on sys.path when run as a script): a
-throwaway organization made with the sysadmin token, pushes as the editor, and everything purged
-at the end (DataStore tables first). The table has an integer primary key and typed columns
+It uses scratch.py (this folder is on sys.path when run as a script): a throwaway organization
+made with the sysadmin token, pushes as the editor, and everything purged at the end (DataStore
+tables first). The table has an integer primary key and typed columns
 (number, date, boolean, enum string, free text). Three pushes, each its own child process with
 its own peak RSS (os.wait4) and wall time:
   1. first push: validation + upload + first DataStore load (bulk insert into a fresh table);
-  2. in-place update: 1% of rows changed, 0.5% deleted, 0.5% added, then push: the upsert path
-     (every row of the CSV is upserted by key) and the deletion of vanished keys;
+  2. in-place update: 1% of rows changed, 0.5% deleted, 0.5% added, then push: the table is read
+     back and compared, the rows that differ are upserted by key, vanished keys deleted;
   3. unchanged rerun (requests, time).
 The DataStore phase of a push is timed from the moment the portal shows the new file (the
 resource's `hash`, polled with package_show) to the end of the push. CPU seconds are given for the
@@ -27,18 +27,14 @@ import datetime
 import json
 import os
 import resource
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import ckanapi
-import yaml
-from push_large_file import REPO, describe, portal_settings, purge, run_cli, run_push
+from scratch import REPO, describe, run_push, scratch, validate_only, write_dataset
 
 KATEGORIEN = ["Strom", "Wasser", "Wärme", "Abfall", "Verkehr", "Sonstiges"]
 WOERTER = [
@@ -119,13 +115,6 @@ def write_table(path: Path, rows: int, updated: bool) -> int:
 
 
 def write_catalogue(root: Path, organization: str, rows: int) -> Path:
-    (root / "datasets/table").mkdir(parents=True)
-    (root / "schemas").mkdir()
-    meta = yaml.safe_load((REPO / "datasets/catalogue.yaml").read_text())
-    meta["organization"]["name"] = organization
-    (root / "datasets/catalogue.yaml").write_text(yaml.safe_dump(meta, allow_unicode=True))
-    (root / "datasets/table/schemas").symlink_to("../../schemas")
-    (root / "schemas/table.schema.json").write_text(json.dumps(SCHEMA, ensure_ascii=False))
     descriptor = {
         "name": f"benchmark-datastore-{organization}",
         "identifier": "benchmark/datastore",
@@ -147,8 +136,7 @@ def write_catalogue(root: Path, organization: str, rows: int) -> Path:
             }
         ],
     }
-    (root / "datasets/table/datapackage.yaml").write_text(yaml.safe_dump(descriptor, allow_unicode=True))
-    path = root / "datasets/table/table.csv"
+    path = write_dataset(root, organization, "table", SCHEMA, descriptor) / "table.csv"
     write_table(path, rows, updated=False)
     return path
 
@@ -305,33 +293,19 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the organization and the temp folder")
     args = parser.parse_args()
     n = args.rows
-    settings = portal_settings()
-    url, token, admin = settings.get("CKAN_URL"), settings.get("CKAN_API_TOKEN"), settings.get("CKAN_SYSADMIN_TOKEN")
-    if not (url and token and admin):
-        sys.exit("needs CKAN_URL, CKAN_API_TOKEN and CKAN_SYSADMIN_TOKEN (start the portal: make portal)")
-    sysadmin = ckanapi.RemoteCKAN(url, apikey=admin)
-    editor = ckanapi.RemoteCKAN(url, apikey=token).action.user_show()["name"]
-    organization = f"bench-{uuid.uuid4().hex[:8]}"
-    dataset = f"benchmark-datastore-{organization}"
-    tmp = Path(tempfile.mkdtemp(prefix="publish-bench-ds-"))
-    sysadmin.action.organization_create(name=organization)
-    try:
-        sysadmin.action.organization_member_create(id=organization, username=editor, role="editor")
-        print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, portal {url}")
+    with scratch("publish-bench-ds-", keep=args.keep) as s:
+        sysadmin, dataset = s.sysadmin, f"benchmark-datastore-{s.organization}"
         started = time.monotonic()
-        path = write_catalogue(tmp, organization, n)
+        path = write_catalogue(s.root, s.organization, n)
         size = path.stat().st_size
         seconds = time.monotonic() - started
         print(f"table: {n} rows, 6 typed columns, {size / 2**20:.0f} MiB, written in {seconds:.1f} s")
-        env = {**os.environ, "CKAN_URL": url, "CKAN_API_TOKEN": token, "PUBLISH_LOCK_DIR": str(tmp / "locks")}
 
-        code, output, seconds, peak = run_cli(["validate", "--json", "--catalogue", str(tmp)], env)
-        if code != 0:
-            sys.exit(f"validate failed (exit {code}): {output[:2000]}")
+        _, seconds, peak = validate_only(s.root, s.env)
         print(f"validate only: {seconds:.1f} s, peak RSS {peak:.0f} MiB")
 
         sample = [1, 2, 3, 7, 107, n // 2 + 1, n - 1, n, n + 1, n + n // DELETED[0]]
-        first = timed_push(tmp, env, sysadmin, dataset)
+        first = timed_push(s.root, s.env, sysadmin, dataset)
         print_push("1. first push (bulk insert into a fresh table)", first)
         print("  " + verify(sysadmin, dataset, path, n, sample))
 
@@ -342,7 +316,7 @@ def main() -> None:
             f"update: {changed} rows changed, {deleted} deleted, {deleted} added -> {expected} rows "
             f"(written in {time.monotonic() - started:.1f} s)"
         )
-        update = timed_push(tmp, env, sysadmin, dataset)
+        update = timed_push(s.root, s.env, sysadmin, dataset)
         print_push(
             "2. in-place update (read the table back, upsert the rows that differ, delete vanished keys)",
             update,
@@ -350,7 +324,7 @@ def main() -> None:
         )
         print("  " + verify(sysadmin, dataset, path, expected, sample))
 
-        rerun = timed_push(tmp, env, sysadmin, dataset)
+        rerun = timed_push(s.root, s.env, sysadmin, dataset)
         report = rerun["report"]
         print(
             f"3. unchanged rerun: {rerun['seconds']:.1f} s, {report['requests']} requests, "
@@ -358,12 +332,6 @@ def main() -> None:
             f"peak RSS {rerun['peak']:.0f} MiB"
         )
         print(f"peak RSS of any push process: {max(first['peak'], update['peak'], rerun['peak']):.0f} MiB")
-    finally:
-        if not args.keep:
-            purge(sysadmin, organization)
-            subprocess.run(["rm", "-rf", str(tmp)], check=False)
-        else:
-            print(f"kept organization {organization} and {tmp}")
 
 
 if __name__ == "__main__":
