@@ -16,12 +16,13 @@ import click
 
 from .catalogue import load_catalogue
 from .errors import PublishError
-from .plan import Action, Plan, human_bytes
+from .plan import Action, Plan
 from .portal import Portal
 from .push import InvalidCatalogueError, RunResult
 from .push import diff as diff_catalogue
 from .push import push as push_catalogue
 from .report import Report
+from .units import human_bytes
 from .validation import validate as validate_catalogue
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_PORTAL, EXIT_LOCKED = 0, 1, 2, 3, 4
@@ -66,7 +67,8 @@ def validate(catalogue_dir: str, as_json: bool) -> None:
       publish validate --json | jq '.errors[] | .file + ":" + (.row|tostring)'
     """
     try:
-        report = validate_catalogue(load_catalogue(catalogue_dir))
+        with _Status(enabled=not as_json) as status:
+            report = validate_catalogue(load_catalogue(catalogue_dir), status)
     except PublishError as exc:
         _fail(str(exc), exc.exit_code, as_json)
     if as_json:
@@ -154,7 +156,8 @@ def diff(
     """
     try:
         portal = _connect(portal_url, ca_bundle, allow_http, timeout)
-        result = diff_catalogue(catalogue_dir, portal, prune=prune, datastore=not no_datastore)
+        with _Status(enabled=not as_json) as status:
+            result = diff_catalogue(catalogue_dir, portal, prune=prune, datastore=not no_datastore, status=status)
     except InvalidCatalogueError as exc:
         _print_invalid(exc, as_json)
     except PublishError as exc:
@@ -202,17 +205,25 @@ def push(
       publish push --prune --max-deletes 1 --yes --json   # unattended pruning, at most one deletion
     """
     interactive = _stdin_is_terminal() and not yes and not as_json
+    status = _Status(enabled=not as_json)
+
+    def confirm(plan: Plan) -> bool:
+        status.clear()
+        return _confirm(plan)
+
     try:
         portal = _connect(portal_url, ca_bundle, allow_http, timeout)
-        result = push_catalogue(
-            catalogue_dir,
-            portal,
-            prune=prune,
-            datastore=not no_datastore,
-            confirm=_confirm if interactive else None,
-            progress=None if as_json else _UploadProgress(),
-            max_deletes=max_deletes,
-        )
+        with status:
+            result = push_catalogue(
+                catalogue_dir,
+                portal,
+                prune=prune,
+                datastore=not no_datastore,
+                confirm=confirm if interactive else None,
+                progress=None if as_json else _UploadProgress(status),
+                max_deletes=max_deletes,
+                status=status,
+            )
     except InvalidCatalogueError as exc:
         _print_invalid(exc, as_json)
     except PublishError as exc:
@@ -232,14 +243,45 @@ def _confirm(plan: Plan) -> bool:
     return click.confirm(f"Write these changes to {plan.portal}?", default=False, err=True)
 
 
+class _Status:
+    """What a run is doing before its output, as one live line on a terminal's stderr.
+
+    Silent without a terminal (cron, CI, pipes) and with --json; the line is erased when the
+    run has something to say, so it never mixes with the report.
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.live = enabled and sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, message: str) -> None:
+        if self.live:
+            click.echo(f"\r\033[K{message} …", nl=False, err=True)
+            self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            click.echo("\r\033[K", nl=False, err=True)
+            self.shown = False
+
+    def __enter__(self) -> _Status:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.clear()
+
+
 class _UploadProgress:
     """Upload progress on stderr: a live line on a terminal, one line per file otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, status: _Status | None = None) -> None:
         self.tty = sys.stderr.isatty()
         self.done: set[int] = set()
+        self.status = status  # its line gives way to the progress lines
 
     def __call__(self, action: Action, sent: int, total: int) -> None:
+        if self.status is not None:
+            self.status.clear()
         label = f"{action.dataset}/{action.resource}"
         if action.datastore:  # rows loaded so far; the total is not known in advance
             if self.tty:

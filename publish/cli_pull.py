@@ -16,9 +16,9 @@ import yaml
 from .catalogue import CATALOGUE_FILE, DATASETS_DIR
 from .cli import EXIT_USAGE, _connect, _fail, json_option
 from .errors import PublishError
-from .plan import human_bytes
 from .pull import DOWNLOADED, FAILED, PRESENT, FileResult, PullResult
 from .pull import pull as pull_datasets
+from .units import human_bytes
 
 
 @click.command()

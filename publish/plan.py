@@ -23,6 +23,7 @@ from .mapping import (
     DesiredPackage,
     DesiredResource,
 )
+from .units import human_bytes
 
 CREATE, UPDATE, UPLOAD, UNCHANGED, ORPHAN, DELETE = "create", "update", "upload", "unchanged", "orphan", "delete"
 DATASTORE = "datastore"
@@ -51,6 +52,7 @@ class Action:
     local: DesiredResource | None = field(default=None, compare=False, repr=False)
     desired: DesiredPackage | None = field(default=None, compare=False, repr=False)  # package updates
     version: str | None = field(default=None, compare=False)  # the package's metadata_modified it was planned on
+    release: bool = False  # the last step of a dataset: make it public once its files are in
     datastore: bool = False  # the action is about the resource's DataStore table
 
     @property
@@ -152,14 +154,18 @@ def extras_dict(package: dict[str, Any]) -> dict[str, str]:
 def _package_actions(
     package: DesiredPackage, existing: dict[str, Any] | None, prune: bool, datastore: bool
 ) -> list[Action]:
+    public = not package.fields["private"]
     if existing is None:
-        payload = _package_payload(package.fields, {})
+        # Created private, made public by its last action: a run that fails half-way leaves no
+        # public dataset without its files.
+        payload = _package_payload({**package.fields, "private": True}, {})
         actions = [
             Action(
                 dataset=package.name,
                 resource=None,
                 action=CREATE,
-                detail=f"new dataset with {len(package.resources)} resource(s)",
+                detail=f"new dataset with {len(package.resources)} resource(s)"
+                + (", private until its files are in" if public else ""),
                 payload=payload,
             )
         ]
@@ -167,6 +173,8 @@ def _package_actions(
             actions.append(_create_resource(package, resource, None))
             if datastore:
                 actions.append(_datastore_action(package, resource, None, None))
+        if public:
+            actions.append(_release(package, None))
         return actions
 
     update = package_update(package, existing)
@@ -188,6 +196,8 @@ def _package_actions(
         actions.append(_resource_action(package, resource, current, existing["id"]))
         if datastore:
             actions.append(_datastore_action(package, resource, current, existing["id"]))
+    if public and _awaits_release(existing):
+        actions.append(_release(package, existing["id"]))
     for res in [*remote.values(), *extra_remote]:
         label = res.get(RESOURCE_KEY) or res.get("name") or res["id"]
         actions.append(
@@ -294,6 +304,8 @@ def package_update(package: DesiredPackage, existing: dict[str, Any]) -> Action 
     write can be refused if the package changed on the portal in between, and recomputed.
     """
     changes = [f for f in PACKAGE_FIELDS if _current_package_value(existing, f) != _desired_package_value(package, f)]
+    if not package.fields["private"] and _awaits_release(existing):
+        changes = [f for f in changes if f != "private"]  # the release action does that, after the files
     if not changes:
         return None
     return Action(
@@ -306,6 +318,24 @@ def package_update(package: DesiredPackage, existing: dict[str, Any]) -> Action 
         version=existing.get("metadata_modified"),
         payload={"id": existing["id"], **_package_payload({f: package.fields[f] for f in changes}, existing)},
         desired=package,
+    )
+
+
+def _awaits_release(existing: dict[str, Any]) -> bool:
+    """A dataset of ours that is still private (its first run did not complete)."""
+    return bool(existing.get("private"))
+
+
+def _release(package: DesiredPackage, package_id: str | None) -> Action:
+    return Action(
+        dataset=package.name,
+        resource=None,
+        action=UPDATE,
+        detail="fields: private (made public now that its files are in)",
+        changes=("private",),
+        package_id=package_id,
+        payload={"private": False},
+        release=True,
     )
 
 
@@ -360,12 +390,3 @@ def _as_int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"

@@ -23,6 +23,7 @@ from .report import Problem, Report
 from .validation import validate
 
 UploadProgress = Callable[[Action, int, int], None]
+Status = Callable[[str], None]  # what a run is doing before it writes, for people
 CREATE_ATTEMPTS = 3
 
 
@@ -100,22 +101,31 @@ class RunResult:
         }
 
 
-def checked_catalogue(catalogue: Catalogue | str | Path) -> Catalogue:
+def checked_catalogue(catalogue: Catalogue | str | Path, status: Status | None = None) -> Catalogue:
     """Load (if needed) and validate; raise InvalidCatalogueError when anything is wrong."""
     if not isinstance(catalogue, Catalogue):
         catalogue = load_catalogue(catalogue)
-    report = validate(catalogue)
+    report = validate(catalogue, status)
     if not report.valid:
         raise InvalidCatalogueError(report)
     return catalogue
 
 
 def plan_for(
-    catalogue: Catalogue, portal: Portal, *, prune: bool = False, datastore: bool = True
+    catalogue: Catalogue,
+    portal: Portal,
+    *,
+    prune: bool = False,
+    datastore: bool = True,
+    status: Status | None = None,
 ) -> tuple[Plan, dict[str, Any]]:
     """Snapshot the portal (3 requests for a small organization) and plan. Writes nothing."""
+    if status is not None:
+        status("computing the files' sha256")
     desired = desired_state(catalogue)
     org_name = catalogue.meta["organization"]["name"]
+    if status is not None:
+        status(f"reading organization '{org_name}' from {portal.url}")
     organization = portal.organization(org_name)
     known = portal.license_ids()
     unknown = sorted({p.fields["license_id"] for p in desired} - known)
@@ -141,11 +151,20 @@ def plan_for(
 
 
 def diff(
-    catalogue: Catalogue | str | Path, portal: Portal, *, prune: bool = False, datastore: bool = True
+    catalogue: Catalogue | str | Path,
+    portal: Portal,
+    *,
+    prune: bool = False,
+    datastore: bool = True,
+    status: Status | None = None,
 ) -> RunResult:
-    """What push would do, as a result whose outcomes are all ``planned``."""
+    """What push would do, as a result whose outcomes are all ``planned``.
+
+    ``status(message)`` hears what the run is doing before it has a plan (validating, reading).
+    """
     started = time.monotonic()
-    plan, _ = plan_for(checked_catalogue(catalogue), portal, prune=prune, datastore=datastore)
+    catalogue = checked_catalogue(catalogue, status)
+    plan, _ = plan_for(catalogue, portal, prune=prune, datastore=datastore, status=status)
     return RunResult(
         portal=portal.url,
         outcomes=[Outcome(a, "planned", a.detail) for a in plan.actions],
@@ -165,6 +184,7 @@ def push(
     progress: UploadProgress | None = None,
     lock_dir: Path | None = None,
     max_deletes: int | None = None,
+    status: Status | None = None,
 ) -> RunResult:
     """Validate, lock, plan, (confirm), and execute exactly the plan.
 
@@ -173,13 +193,14 @@ def push(
     catalogue checkout that lost folders by accident.
 
     ``progress(action, done, total)`` is called while files upload (bytes) and while tables
-    load into the DataStore (rows written; total unknown: 0).
+    load into the DataStore (rows written; total unknown: 0). ``status(message)`` hears what
+    the run does before that (validating, reading the portal).
     """
     started = time.monotonic()
-    catalogue = checked_catalogue(catalogue)
+    catalogue = checked_catalogue(catalogue, status)
     org_name = catalogue.meta["organization"]["name"]
     with RunLock(portal.url, org_name, lock_dir):
-        plan, organization = plan_for(catalogue, portal, prune=prune, datastore=datastore)
+        plan, organization = plan_for(catalogue, portal, prune=prune, datastore=datastore, status=status)
         deletes = [a for a in plan.actions if a.action == DELETE]
         if max_deletes is not None and len(deletes) > max_deletes:
             listed = ", ".join(f"{a.dataset}/{a.resource}" if a.resource else a.dataset for a in deletes)
@@ -210,6 +231,11 @@ def execute(plan: Plan, portal: Portal, progress: UploadProgress | None = None) 
     for action in plan.actions:
         if (action.dataset, None) in failed or (action.datastore and (action.dataset, action.resource) in failed):
             result.outcomes.append(Outcome(action, "skipped", "an earlier step for it failed"))
+            continue
+        if action.release and any(dataset == action.dataset for dataset, _ in failed):
+            result.outcomes.append(
+                Outcome(action, "skipped", "a file is missing after a failure; private until a run completes it")
+            )
             continue
         if not action.writes:
             result.outcomes.append(Outcome(action, "done", action.detail))
@@ -270,6 +296,10 @@ def _apply(
             )
             created[(action.dataset, None)] = package["id"]
             return f"created {portal.url}/dataset/{package['name']}"
+        if action.release:
+            package_id = action.package_id or created[(action.dataset, None)]
+            portal.action("package_patch", {"id": package_id, **action.payload}, retry=ALWAYS)
+            return action.detail
         if action.action == UPDATE:
             return _revise_package(portal, action)
         if action.action == DELETE:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from .catalogue import Catalogue, Dataset, ResourceSpec, UnsafePathError, load_c
 from .csv_checks import check_csv_file
 from .metadata_checks import check_catalogue_meta, check_dataset_descriptor, check_unique_names
 from .report import Problem, Report
+from .units import human_bytes
 
 BORROWED = "--"  # separator in the names of borrowed resources: "<dataset>--<resource>"
 HEADER_ERRORS = {"incorrect-label", "missing-label", "extra-label", "duplicate-label", "blank-label", "blank-header"}
@@ -51,8 +53,11 @@ class Table:
     shown: str
 
 
-def validate(catalogue: Catalogue | str | Path = ".") -> Report:
-    """Validate a catalogue (or the catalogue folder at a path) and return the report."""
+def validate(catalogue: Catalogue | str | Path = ".", status: Callable[[str], None] | None = None) -> Report:
+    """Validate a catalogue (or the catalogue folder at a path) and return the report.
+
+    ``status(message)`` is told which dataset is being checked (reading large files takes time).
+    """
     if not isinstance(catalogue, Catalogue):
         catalogue = load_catalogue(catalogue)
     report = Report(problems=list(catalogue.problems), datasets=len(catalogue.datasets))
@@ -70,6 +75,9 @@ def validate(catalogue: Catalogue | str | Path = ".") -> Report:
     for dataset in catalogue.datasets:
         own = [t for (key, _), t in tables.items() if key == dataset.key]
         if own:
+            if status is not None:
+                size = sum(t.path.stat().st_size for t in own)
+                status(f"validating {dataset.key}: {len(own)} table(s), {human_bytes(size)}")
             problems, rows = _validate_tables(own, tables)
             report.problems += problems
             report.rows += rows

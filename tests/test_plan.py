@@ -46,14 +46,37 @@ def test_empty_portal_creates_everything(desired: list[DesiredPackage]) -> None:
     assert [(a.dataset[-8:], a.resource, a.action) for a in result.actions] == [
         ("-partner", None, "create"),
         ("-partner", "partners", "create"),
+        ("-partner", None, "update"),
         ("l-phasen", None, "create"),
         ("l-phasen", "phases", "create"),
+        ("l-phasen", None, "update"),
         ("projekte", None, "create"),
         ("projekte", "projects", "create"),
         ("projekte", "project_partners", "create"),
+        ("projekte", None, "update"),
     ]
     assert result.bytes_to_upload == sum(r.digest.size for p in desired for r in p.resources)
     assert result.actions[0].payload["tags"][0] == {"name": desired[0].fields["tags"][0]}
+
+
+def test_a_new_dataset_is_private_until_its_last_action_makes_it_public(desired: list[DesiredPackage]) -> None:
+    actions = [a for a in plan(desired, [], datastore=True).actions if a.dataset == desired[2].name]
+    assert actions[0].action == "create" and actions[0].payload["private"] is True
+    assert actions[-1].release and actions[-1].payload == {"private": False}
+    assert [a.release for a in actions].count(True) == 1
+
+
+def test_a_dataset_left_private_by_a_failed_run_is_released_after_its_files(desired: list[DesiredPackage]) -> None:
+    portal = as_portal(desired)
+    portal[1].update(private=True, title="Alter Titel")
+    del portal[1]["resources"][0]  # its upload failed
+    actions = [a for a in plan(desired, portal).actions if a.dataset == desired[1].name]
+    assert [(a.resource, a.action, a.release) for a in actions] == [
+        (None, "update", False),
+        ("phases", "create", False),
+        (None, "update", True),
+    ]
+    assert actions[0].changes == ("title",)  # fields first, the release last
 
 
 def test_faithful_portal_is_all_unchanged(desired: list[DesiredPackage]) -> None:
@@ -168,6 +191,7 @@ def test_first_publish_loads_every_table_after_its_upload(desired: list[DesiredP
         ("projects", "datastore"),
         ("project_partners", "create"),
         ("project_partners", "datastore"),
+        (None, "update"),
     ]
     load = next(a for a in actions if a.action == "datastore")
     assert load.datastore and load.payload["current_shape"] is None and "first load" in load.detail

@@ -41,6 +41,13 @@ def test_fixture_catalogue_is_valid_through_the_api(catalogue_dir: Path) -> None
     assert (report.datasets, report.resources, report.rows) == (3, 4, 7)
 
 
+def test_validation_says_which_dataset_it_is_reading(catalogue_dir: Path) -> None:
+    messages: list[str] = []
+    publish.validate(publish.load_catalogue(catalogue_dir), status=messages.append)
+    assert [m.split(":")[0] for m in messages] == ["validating partners", "validating phases", "validating projects"]
+    assert "2 table(s)" in messages[2]
+
+
 # Each bad file, the CSV it replaces, and the (row, field, code) the report must name.
 BAD_TABLES = [
     ("projects_unbalanced_quotes.csv", PROJECTS, 2, None, "quote-error"),

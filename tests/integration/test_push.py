@@ -40,16 +40,22 @@ def test_first_publish_reads_back_field_by_field(
     code, plan = publisher.json("diff")
     assert code == 0
     assert {a["outcome"] for a in plan["actions"]} == {"planned"}
-    assert [a["action"] for a in writes(plan)] == ["create"] * 7
+    assert [a["action"] for a in writes(plan)].count("create") == 7
+    # Each new dataset is made public by its last action, after its files.
+    releases = [(a["dataset"], a["detail"]) for a in writes(plan) if a["action"] == "update"]
+    assert [d for d, _ in releases] == sorted(names(catalogue).values())
+    assert all("made public" in detail for _, detail in releases)
     assert [a["resource"] for a in loads(plan)] == ["partners", "phases", "projects", "project_partners"]
 
     code, report = publisher.json("push", "--yes")
     assert code == 0 and report["ok"] is True, report
-    assert [(a["action"], a["outcome"]) for a in writes(report)] == [("create", "done")] * 7
+    assert [(a["action"], a["outcome"]) for a in writes(report) if a["action"] == "create"] == [("create", "done")] * 7
+    assert {a["outcome"] for a in writes(report)} == {"done"}
     assert {a["outcome"] for a in loads(report)} == {"done"}
     assert report["bytes_uploaded"] == sum(p.stat().st_size for p in (catalogue / "datasets").glob("*/*.csv"))
 
     packages = show_all(ckan, catalogue)
+    assert {p["private"] for p in packages.values()} == {False}
     projects = packages["projects"]
     descriptor = yaml.safe_load((catalogue / "datasets/projects/datapackage.yaml").read_text())
     assert projects["title"] == descriptor["title"]
@@ -349,6 +355,33 @@ def test_push_through_a_faulty_proxy_converges(
     assert found["count"] == 3
 
 
+def test_a_first_publish_that_fails_half_way_leaves_nothing_public(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, ckan_url: str, organization: str
+) -> None:
+    # Every file upload of the first run fails; the datasets themselves are created.
+    proxy = FaultProxy(ckan_url, lambda n, method, path: "502" if path.endswith("/resource_create") else None)
+    try:
+        code, report = publisher.json("push", "--yes", "--timeout", "5", env={"CKAN_URL": proxy.start()})
+    finally:
+        proxy.stop()
+    assert code == 3
+    releases = [a for a in report["actions"] if a["action"] == "update" and a["resource"] is None]
+    assert len(releases) == 3 and {a["outcome"] for a in releases} == {"skipped"}
+    for name in names(catalogue).values():
+        assert ckan.action.package_show(id=name)["private"] is True
+    anonymous = ckanapi.RemoteCKAN(ckan_url)
+    assert anonymous.action.package_search(fq=f'organization:"{organization}"')["count"] == 0
+
+    # The rerun uploads the files first, then makes each dataset public.
+    code, report = publisher.json("push", "--yes")
+    assert code == 0, report
+    done = [(a["resource"], a["action"]) for a in report["actions"] if a["dataset"] == names(catalogue)["phases"]]
+    assert done == [(None, "unchanged"), ("phases", "create"), ("phases", "datastore"), (None, "update")]
+    assert anonymous.action.package_search(fq=f'organization:"{organization}"')["count"] == 3
+    code, report = publisher.json("push", "--yes")
+    assert code == 0 and writes(report) == [] and report["requests"] <= 3
+
+
 def catalogue_org(catalogue: Path) -> str:
     return yaml.safe_load((catalogue / "datasets/catalogue.yaml").read_text())["organization"]["name"]
 
@@ -360,7 +393,7 @@ def test_on_a_terminal_push_shows_the_plan_and_asks(
     runner = CliRunner()
     declined = runner.invoke(main, ["push", "--catalogue", str(catalogue)], env=publisher.env, input="n\n")
     assert declined.exit_code == 2
-    assert "create" in declined.stdout and "Plan: 7 create" in declined.stdout
+    assert "create" in declined.stdout and "Plan: 7 create, 3 update" in declined.stdout
     assert "Write these changes to" in declined.output
     assert ckan.action.package_search(fq=f'organization:"{organization}"', include_private=True)["count"] == 0
     accepted = runner.invoke(main, ["push", "--catalogue", str(catalogue)], env=publisher.env, input="y\n")
