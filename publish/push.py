@@ -84,11 +84,9 @@ class RunResult:
 
     def dataset_urls(self) -> list[str]:
         """Portal pages of the catalogue's datasets (not of orphans or deleted ones)."""
-        return [
-            f"{self.portal}/dataset/{o.action.dataset}"
-            for o in self.outcomes
-            if o.action.resource is None and o.action.action not in (DELETE, "orphan")
-        ]
+        names = {o.action.dataset: None for o in self.outcomes if o.action.resource is None}  # in order, once
+        gone = {o.action.dataset for o in self.outcomes if o.action.action in (DELETE, "orphan")}
+        return [f"{self.portal}/dataset/{name}" for name in names if name not in gone]
 
     def to_dict(self) -> dict[str, Any]:
         return {
