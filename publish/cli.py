@@ -7,7 +7,6 @@ error, 3 portal error, 4 another run holds the lock.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -15,28 +14,24 @@ from typing import Any, NoReturn
 import click
 
 from .catalogue import load_catalogue
+from .cli_common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_PORTAL,
+    catalogue_option,
+    connect,
+    fail,
+    json_option,
+)
+from .cli_pull import pull as pull_command
 from .errors import PublishError
 from .plan import Action, Plan
-from .portal import Portal
 from .push import InvalidCatalogueError, RunResult
 from .push import diff as diff_catalogue
 from .push import push as push_catalogue
 from .report import Report
 from .units import human_bytes
 from .validation import validate as validate_catalogue
-
-EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_PORTAL, EXIT_LOCKED = 0, 1, 2, 3, 4
-
-catalogue_option = click.option(
-    "--catalogue",
-    "catalogue_dir",
-    type=click.Path(file_okay=False, path_type=str),
-    default=".",
-    show_default=True,
-    envvar="PUBLISH_CATALOGUE",
-    help="Catalogue folder (holds datasets/ and schemas/). Env: PUBLISH_CATALOGUE.",
-)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object for machines.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -70,7 +65,7 @@ def validate(catalogue_dir: str, as_json: bool) -> None:
         with _Status(enabled=not as_json) as status:
             report = validate_catalogue(load_catalogue(catalogue_dir), status)
     except PublishError as exc:
-        _fail(str(exc), exc.exit_code, as_json)
+        fail(str(exc), exc.exit_code, as_json)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -119,16 +114,6 @@ def portal_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def _connect(portal_url: str | None, ca_bundle: str | None, allow_http: bool, timeout: float) -> Portal:
-    return Portal(
-        portal_url or "",
-        os.environ.get("CKAN_API_TOKEN") or None,
-        timeout=timeout,
-        ca_bundle=ca_bundle,
-        allow_http=allow_http,
-    )
-
-
 @main.command()
 @catalogue_option
 @portal_options
@@ -155,13 +140,13 @@ def diff(
       publish diff --portal http://127.0.0.1:5000 --json | jq '.actions[] | select(.action != "unchanged")'
     """
     try:
-        portal = _connect(portal_url, ca_bundle, allow_http, timeout)
+        portal = connect(portal_url, ca_bundle, allow_http, timeout)
         with _Status(enabled=not as_json) as status:
             result = diff_catalogue(catalogue_dir, portal, prune=prune, datastore=not no_datastore, status=status)
     except InvalidCatalogueError as exc:
         _print_invalid(exc, as_json)
     except PublishError as exc:
-        _fail(str(exc), exc.exit_code, as_json)
+        fail(str(exc), exc.exit_code, as_json)
     _print_result(result, as_json, title="Plan")
     sys.exit(EXIT_OK)
 
@@ -212,7 +197,7 @@ def push(
         return _confirm(plan)
 
     try:
-        portal = _connect(portal_url, ca_bundle, allow_http, timeout)
+        portal = connect(portal_url, ca_bundle, allow_http, timeout)
         with status:
             result = push_catalogue(
                 catalogue_dir,
@@ -227,7 +212,7 @@ def push(
     except InvalidCatalogueError as exc:
         _print_invalid(exc, as_json)
     except PublishError as exc:
-        _fail(str(exc), exc.exit_code, as_json)
+        fail(str(exc), exc.exit_code, as_json)
     _print_result(result, as_json, title="Push")
     sys.exit(EXIT_OK if result.ok else EXIT_PORTAL)
 
@@ -347,12 +332,6 @@ def _print_invalid(exc: InvalidCatalogueError, as_json: bool) -> NoReturn:
     sys.exit(EXIT_INVALID)
 
 
-def _register_pull() -> None:
-    from .cli_pull import pull  # a module of its own; it imports this one's helpers
-
-    main.add_command(pull)
-
-
 def _print_report(report: Report) -> None:
     checked = f"{report.datasets} datasets, {report.resources} resources, {report.rows} rows checked"
     if report.valid:
@@ -376,11 +355,4 @@ def _print_report(report: Report) -> None:
     )
 
 
-def _fail(message: str, code: int, as_json: bool) -> NoReturn:
-    if as_json:
-        click.echo(json.dumps({"ok": False, "error": message}, ensure_ascii=False))
-    click.secho(f"Error: {message}", fg="red", err=True)
-    sys.exit(code)
-
-
-_register_pull()
+main.add_command(pull_command)

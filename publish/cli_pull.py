@@ -14,7 +14,7 @@ import click
 import yaml
 
 from .catalogue import CATALOGUE_FILE, DATASETS_DIR
-from .cli import EXIT_USAGE, _connect, _fail, json_option
+from .cli_common import EXIT_USAGE, connect, fail, json_option
 from .errors import PublishError
 from .pull import DOWNLOADED, FAILED, PRESENT, FileResult, PullResult
 from .pull import pull as pull_datasets
@@ -84,17 +84,17 @@ def pull(
       publish pull --all --json | jq '.datasets[].files[] | select(.outcome == "failed")'
     """
     if bool(datasets) == all_datasets:
-        _fail("name the datasets to pull, or pass --all (not both)", EXIT_USAGE, as_json)
+        fail("name the datasets to pull, or pass --all (not both)", EXIT_USAGE, as_json)
     if all_datasets and not organization:
         organization = _catalogue_organization()
         if not organization:
-            _fail(
+            fail(
                 "--all needs --organization NAME (or run inside a catalogue with datasets/catalogue.yaml)",
                 EXIT_USAGE,
                 as_json,
             )
     try:
-        portal = _connect(portal_url, ca_bundle, allow_http, timeout)
+        portal = connect(portal_url, ca_bundle, allow_http, timeout)
         result = pull_datasets(
             None if all_datasets else datasets,
             portal=portal,
@@ -103,7 +103,7 @@ def pull(
             progress=None if as_json else _print_progress,
         )
     except PublishError as exc:
-        _fail(str(exc), exc.exit_code, as_json)
+        fail(str(exc), exc.exit_code, as_json)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:

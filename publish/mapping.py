@@ -109,7 +109,29 @@ def desired_state(catalogue: Catalogue) -> list[DesiredPackage]:
     return [desired_package(catalogue, dataset) for dataset in catalogue.datasets]
 
 
+def portal_schema(schema: dict[str, Any], dataset_names: dict[str, str]) -> dict[str, Any]:
+    """The Table Schema as the portal gets it: keys to other datasets name them by their CKAN name.
+
+    In the catalogue, ``catalogueForeignKeys[].reference.package`` is a dataset folder
+    (``phases``), which means nothing outside this repository; on the portal it becomes the
+    dataset's CKAN name (``digital-interkommunal-phasen``), which is also the folder ``publish
+    pull`` writes it to, so pulled datasets can check those keys among themselves.
+    """
+    keys = schema.get("catalogueForeignKeys")
+    if not keys:
+        return schema
+    renamed = []
+    for key in keys:
+        reference = dict(key.get("reference") or {})
+        package = reference.get("package")
+        if isinstance(package, str) and package in dataset_names:
+            reference["package"] = dataset_names[package]
+        renamed.append({**key, "reference": reference})
+    return {**schema, "catalogueForeignKeys": renamed}
+
+
 def desired_package(catalogue: Catalogue, dataset: Dataset) -> DesiredPackage:
+    dataset_names = {other.key: str(other.descriptor.get("name")) for other in catalogue.datasets}
     meta = catalogue.meta
     d = dataset.descriptor
     licence = package_licence(catalogue, dataset)
@@ -143,7 +165,7 @@ def desired_package(catalogue: Catalogue, dataset: Dataset) -> DesiredPackage:
                     "hash": digest.sha256,
                     "hash_algorithm": HASH_ALGORITHM,
                     "size": digest.size,
-                    "schema": json.dumps(schema, ensure_ascii=False),
+                    "schema": json.dumps(portal_schema(schema, dataset_names), ensure_ascii=False),
                     RESOURCE_KEY: spec.name,
                 },
                 schema=schema,

@@ -27,7 +27,7 @@ from .mapping import FileDigest, file_digest
 from .portal import Portal, PortalError, PortalRefusedError, TransientPortalError
 from .report import Report
 from .unmapping import DESCRIPTOR_FILE, TEMP_PREFIX, ExpectedDigest, RemotePackage, RemoteResource, unmap_package
-from .validation import Table, validate_tables
+from .validation import Table, readable_tables, validate_tables
 
 CHUNK = 1 << 20
 DOWNLOADED, PRESENT, FAILED, SKIPPED = "downloaded", "present", "failed", "skipped"
@@ -163,6 +163,7 @@ def pull(
     target = Path(to)
     result = PullResult(portal=portal.url, target=target)
     downloaded = _Counter()
+    pulled: list[tuple[PackageResult, list[Table]]] = []
     for name, package, error in _packages(portal, datasets, organization):
         if package is None:
             result.packages.append(PackageResult(name=name, error=error))
@@ -171,7 +172,8 @@ def pull(
         outcome = _pull_package(portal, remote, target, downloaded, progress)
         result.packages.append(outcome)
         if outcome.folder is not None:
-            _validate_folder(remote, target / remote.folder, result.report)
+            pulled.append((outcome, _tables_of(remote, target / remote.folder, result.report)))
+    _validate_pulled(pulled, result.report)
     result.report.datasets = len(result.packages)
     result.requests = portal.requests_made
     result.bytes_downloaded = downloaded.bytes
@@ -367,8 +369,8 @@ def _temporary_beside(path: Path) -> Path:
     return Path(name)
 
 
-def _validate_folder(remote: RemotePackage, folder: Path, report: Report) -> None:
-    """Validate each downloaded table that has a schema; problems are worded as in ``validate``."""
+def _tables_of(remote: RemotePackage, folder: Path, report: Report) -> list[Table]:
+    """The downloaded tables that have a schema, ready for validation."""
     dataset = Dataset(key=remote.name, folder=folder, descriptor_file=folder / DESCRIPTOR_FILE)
     dataset.descriptor = remote.descriptor
     tables = []
@@ -380,6 +382,29 @@ def _validate_folder(remote: RemotePackage, folder: Path, report: Report) -> Non
         spec = ResourceSpec(name=resource.name, path=resource.filename, schema=None, descriptor={})
         shown = str(Path(folder.name) / resource.filename)
         tables.append(Table(dataset=dataset, spec=spec, path=path, schema=resource.schema, shown=shown))
-    problems, rows = validate_tables(tables)
-    report.problems += problems
-    report.rows += rows
+    return tables
+
+
+def _validate_pulled(pulled: list[tuple[PackageResult, list[Table]]], report: Report) -> None:
+    """Validate each pulled dataset; problems are worded as in ``validate``.
+
+    Keys to other datasets (``catalogueForeignKeys``, which name datasets by their CKAN name)
+    are checked when the other dataset was pulled in the same run; otherwise a note says so.
+    """
+    everything = {(t.dataset.key, t.spec.name): t for _, tables in pulled for t in tables}
+    for outcome, tables in pulled:
+        wanted = {
+            (ref.get("package"), ref.get("resource"))
+            for table in tables
+            for key in table.schema.get("catalogueForeignKeys") or []
+            if isinstance(key, dict) and isinstance(ref := key.get("reference"), dict)
+        }
+        missing = sorted({str(package) for package, resource in wanted if (package, resource) not in everything})
+        if missing:
+            outcome.notes.append(
+                "keys to " + ", ".join(f"'{m}'" for m in missing) + " not checked: pull that dataset too (or --all)"
+            )
+        others, _ = readable_tables([everything[w] for w in sorted(wanted, key=str) if w in everything])
+        problems, rows = validate_tables(tables, others)
+        report.problems += problems
+        report.rows += rows

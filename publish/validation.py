@@ -84,12 +84,8 @@ def validate(catalogue: Catalogue | str | Path = ".", status: Callable[[str], No
     return report
 
 
-def validate_tables(tables: list[Table]) -> tuple[list[Problem], int]:
-    """Validate the tables of one Data Package outside any catalogue (e.g. a pulled one).
-
-    The same byte-level and Frictionless checks as :func:`validate`, with problems worded the
-    same way; foreign keys are checked inside the package only. Returns problems and rows read.
-    """
+def readable_tables(tables: list[Table]) -> tuple[list[Table], list[Problem]]:
+    """The tables whose bytes and schema Frictionless can work with, and the problems of the rest."""
     problems: list[Problem] = []
     readable = []
     for table in tables:
@@ -97,9 +93,22 @@ def validate_tables(tables: list[Table]) -> tuple[list[Problem], int]:
         problems += found
         if not found:
             readable.append(table)
+    return readable, problems
+
+
+def validate_tables(tables: list[Table], others: list[Table] | None = None) -> tuple[list[Problem], int]:
+    """Validate the tables of one Data Package outside any catalogue (e.g. a pulled one).
+
+    The same byte-level and Frictionless checks as :func:`validate`, with problems worded the
+    same way. Foreign keys are checked inside the package, and ``catalogueForeignKeys`` against
+    ``others`` (readable tables of other packages, keyed by their dataset's name) where the
+    referenced table is among them. Returns problems and rows read.
+    """
+    readable, problems = readable_tables(tables)
     rows = 0
     if readable:
-        found, rows = _validate_tables(readable, {(t.dataset.key, t.spec.name): t for t in readable})
+        known = {(t.dataset.key, t.spec.name): t for t in [*(others or []), *readable]}
+        found, rows = _validate_tables(readable, known)
         problems += found
     return problems, rows
 

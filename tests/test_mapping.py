@@ -62,7 +62,15 @@ def test_resource_fields_carry_digest_and_schema() -> None:
     assert resource.fields[RESOURCE_KEY] == "projects"
     assert resource.fields["name"] == "Projekte"
     schema = json.loads(resource.fields["schema"])
-    assert schema == json.loads((REPO / "schemas/projects.schema.json").read_text())
+    local = json.loads((REPO / "schemas/projects.schema.json").read_text())
+    # The same schema, but a key to another dataset names it by its CKAN name, not its folder.
+    assert [k["reference"]["package"] for k in local["catalogueForeignKeys"]] == ["phases"]
+    assert [k["reference"]["package"] for k in schema["catalogueForeignKeys"]] == ["digital-interkommunal-phasen"]
+    assert [k["fields"] for k in schema["catalogueForeignKeys"]] == [k["fields"] for k in local["catalogueForeignKeys"]]
+    assert {k: v for k, v in schema.items() if k != "catalogueForeignKeys"} == {
+        k: v for k, v in local.items() if k != "catalogueForeignKeys"
+    }
+    assert resource.schema == local  # the DataStore and validation keep using the catalogue's own
 
 
 def test_dataset_licence_overrides_the_default(catalogue_dir: Path) -> None:

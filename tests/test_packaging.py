@@ -82,3 +82,9 @@ def test_the_command_line_does_not_import_pandas() -> None:
     # pandas costs ~55 MiB and a second of start-up; only loading data into DataFrames needs it
     code = "import sys, publish.cli, publish; assert 'pandas' not in sys.modules, 'pandas imported'"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("module", ["publish.cli", "publish.cli_pull", "publish.cli_common", "publish.pull"])
+def test_each_command_module_imports_on_its_own(module: str) -> None:
+    # A fresh interpreter per module: an import cycle shows only when its module comes first.
+    subprocess.run([sys.executable, "-c", f"import {module}"], check=True, timeout=60)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import publish
-from publish.mapping import DesiredPackage, desired_state, package_licence
+from publish.mapping import DesiredPackage, desired_state, package_licence, portal_schema
 from publish.unmapping import expected_digest, safe_filename, safe_name, unmap_package
 from tests.conftest import REPO
 
@@ -44,6 +44,8 @@ def expected_descriptor(catalogue: publish.Catalogue, dataset: publish.Dataset) 
     for spec in dataset.resources:
         data = catalogue.resolve(dataset, spec.path).read_bytes()
         schema = json.loads(catalogue.resolve(dataset, spec.schema or "").read_text(encoding="utf-8"))
+        # Keys to other datasets name them as the portal does (the folders `pull` writes them to).
+        schema = portal_schema(schema, {d.key: d.descriptor["name"] for d in catalogue.datasets})
         resources.append(
             {
                 **{k: v for k, v in spec.descriptor.items() if k != "schema"},

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 import publish
 from publish.cli_pull import pull
-from publish.mapping import file_digest
+from publish.mapping import file_digest, portal_schema
 from publish.portal import Portal
 from publish.pull import DigestMismatchError
 from tests.integration.conftest import _state_dir
@@ -101,13 +101,43 @@ def test_pull_all_gives_valid_identical_data_packages(
                 published / "datasets" / key / spec["path"]
             ).read_bytes()
             schema = json.loads((published / "datasets" / key / spec["schema"]).read_text(encoding="utf-8"))
-            assert resource["schema"] == schema
+            assert resource["schema"] == portal_schema(schema, names(published))
     # A rerun finds every file present with the right digest and downloads nothing.
     code, again = puller.json("--all", "--organization", organization, "--to", str(to))
     assert code == 0
     assert {f["outcome"] for d in again["datasets"] for f in d["files"]} == {"present"}
     assert again["bytes_downloaded"] == 0
     assert no_leftovers(to) == []
+
+
+def test_pull_checks_keys_between_the_datasets_it_pulled(
+    published: Path, puller: Puller, organization: str, ckan: ckanapi.RemoteCKAN, tmp_path: Path
+) -> None:
+    pulled_names = names(published)
+    # Alone, projects cannot check its keys to phases and partners, and says so.
+    code, report = puller.json(pulled_names["projects"], "--to", str(tmp_path / "alone"))
+    assert code == 0, report
+    (alone,) = report["datasets"]
+    (note,) = [n for n in alone["notes"] if "not checked" in n]
+    assert pulled_names["phases"] in note and pulled_names["partners"] in note
+
+    # Someone replaces the phases table on the portal (digest and all) by one without
+    # 'umsetzungsphase', which a project still refers to: pulled together, that is found.
+    lines = (published / "datasets/phases/phases.csv").read_bytes().splitlines(keepends=True)
+    shorter = tmp_path / "phases.csv"
+    shorter.write_bytes(b"".join(line for line in lines if not line.startswith(b"umsetzungsphase,")))
+    resource = ckan.action.package_show(id=pulled_names["phases"])["resources"][0]
+    with shorter.open("rb") as upload:
+        ckan.action.resource_patch(
+            id=resource["id"], upload=upload, hash=file_digest(shorter).sha256, size=shorter.stat().st_size
+        )
+    code, report = puller.json("--all", "--organization", organization, "--to", str(tmp_path / "all"))
+    assert code == 1, report
+    assert all("not checked" not in n for d in report["datasets"] for n in d["notes"])
+    (error,) = report["errors"]
+    assert (error["code"], error["field"], error["value"]) == ("foreign-key", "phase", "umsetzungsphase")
+    assert error["file"] == f"{pulled_names['projects']}/projects.csv"
+    assert pulled_names["phases"] in error["message"]
 
 
 def test_load_gives_schema_dtypes_and_caches_by_digest(
