@@ -178,8 +178,11 @@ def push(
 
     Nothing is written when the catalogue is invalid (exit 1). An unchanged rerun writes nothing;
     a changed file is uploaded again to the same resource, and its DataStore table is brought up
-    to date (typed by the Table Schema; --no-datastore skips this). On a terminal the plan is shown and
-    confirmed unless --yes. One run at a time per portal and organization (exit 4 otherwise).
+    to date (typed by the Table Schema; --no-datastore skips this). A new dataset stays private
+    until its files are in. A dataset edited on the portal during the run is re-read, not
+    overwritten with stale values. If some actions fail: exit 3; a rerun completes them. On a
+    terminal the plan is shown and confirmed unless --yes. One run at a time per portal and
+    organization (exit 4 otherwise).
 
     \b
     Examples:

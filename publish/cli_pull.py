@@ -75,7 +75,8 @@ def pull(
     Every file is streamed to a temporary name, checked against the portal's sha256 and size, and
     only then moved into place; a mismatch is an error (exit 3) and leaves no file behind. A rerun
     skips files already present with the right digest. Files are then validated against their
-    Table Schema (exit 1 when invalid). Works anonymously on public datasets.
+    Table Schema (exit 1 when invalid); keys to other datasets are checked among the datasets
+    pulled together. Works anonymously on public datasets.
 
     \b
     Examples:
