@@ -18,6 +18,7 @@ from .cli_common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_PORTAL,
+    ca_bundle_option,
     catalogue_option,
     connect,
     fail,
@@ -88,12 +89,7 @@ def portal_options(command: Callable[..., Any]) -> Callable[..., Any]:
             is_flag=True,
             help="Delete datasets and resources this tool published that the catalogue no longer has.",
         ),
-        click.option(
-            "--ca-bundle",
-            type=click.Path(dir_okay=False),
-            envvar="CKAN_CA_BUNDLE",
-            help="Extra CA certificates (PEM) for a portal with a private CA. Env: CKAN_CA_BUNDLE.",
-        ),
+        ca_bundle_option,
         click.option("--allow-http", is_flag=True, help="Allow plain http:// to a non-loopback portal (not advised)."),
         click.option(
             "--no-datastore",

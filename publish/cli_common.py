@@ -24,6 +24,12 @@ catalogue_option = click.option(
     envvar="PUBLISH_CATALOGUE",
     help="Catalogue folder (holds datasets/ and schemas/). Env: PUBLISH_CATALOGUE.",
 )
+ca_bundle_option = click.option(
+    "--ca-bundle",
+    type=click.Path(dir_okay=False),
+    envvar="CKAN_CA_BUNDLE",
+    help="CA certificates (PEM) to trust besides the usual ones, for a portal with a private CA. Env: CKAN_CA_BUNDLE.",
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object for machines.")
 
 

@@ -14,7 +14,7 @@ import click
 import yaml
 
 from .catalogue import CATALOGUE_FILE, DATASETS_DIR
-from .cli_common import EXIT_USAGE, connect, fail, json_option
+from .cli_common import EXIT_USAGE, ca_bundle_option, connect, fail, json_option
 from .errors import PublishError
 from .pull import DOWNLOADED, FAILED, PRESENT, FileResult, PullResult
 from .pull import pull as pull_datasets
@@ -44,12 +44,7 @@ from .units import human_bytes
     metavar="URL",
     help="CKAN portal base URL. Env: CKAN_URL. CKAN_API_TOKEN is used when set (private datasets).",
 )
-@click.option(
-    "--ca-bundle",
-    type=click.Path(dir_okay=False),
-    envvar="CKAN_CA_BUNDLE",
-    help="Extra CA certificates (PEM) for a portal with a private CA. Env: CKAN_CA_BUNDLE.",
-)
+@ca_bundle_option
 @click.option("--allow-http", is_flag=True, help="Allow plain http:// to a non-loopback portal (not advised).")
 @click.option(
     "--timeout",

@@ -11,6 +11,7 @@ import ipaddress
 import json
 import os
 import random
+import ssl
 import threading
 import time
 import uuid
@@ -207,6 +208,8 @@ class PortalSession(requests.Session):
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if body is not None:
                     self.bytes_uploaded += body.sent_file_bytes
+                if isinstance(exc, requests.exceptions.SSLError):  # no retry makes a certificate valid
+                    raise PortalError(_describe_exception(exc, url, attempt)) from None
                 surely_unsent = isinstance(exc, requests.ConnectTimeout)
                 if attempt < self.policy.attempts and (retry == ALWAYS or (retry == UNPROCESSED and surely_unsent)):
                     self.sleep(self.policy.delay(attempt))
@@ -242,10 +245,14 @@ class Portal:
         self.timeout = (connect_timeout, timeout)
         self.session = PortalSession(policy or RetryPolicy(), sleep=sleep)
         # TLS verification is always on; a CA bundle only adds trust for private CAs.
-        self.session.verify = ca_bundle if ca_bundle else True
-        if ca_bundle and not os.path.isfile(ca_bundle):
-            raise ConfigurationError(f"CA bundle not found: {ca_bundle}")
+        self.session.verify = True
+        if ca_bundle:
+            self.session.mount("https://", _TrustAlsoAdapter(_context_trusting(ca_bundle)))
         self.ckan = ckanapi.RemoteCKAN(self.url, apikey=self._token, user_agent=USER_AGENT, session=self.session)
+
+    @property
+    def has_token(self) -> bool:
+        return self._token is not None
 
     @property
     def requests_made(self) -> int:
@@ -381,14 +388,57 @@ class Portal:
         return PortalRefusedError(f"{action}: unexpected answer from the portal: {text[:300]}", "unexpected")
 
 
+class _TrustAlsoAdapter(requests.adapters.HTTPAdapter):
+    """HTTPS with an SSL context that trusts the usual CAs and a private one as well.
+
+    (``session.verify = FILE`` would trust FILE *instead* of the usual CAs, and
+    ``REQUESTS_CA_BUNDLE`` in the environment silently overrides it.)
+    """
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self._context = context
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _context_trusting(ca_bundle: str) -> ssl.SSLContext:
+    """The default verifying context, plus the CA certificates (PEM) in ``ca_bundle``."""
+    if not os.path.isfile(ca_bundle):
+        raise ConfigurationError(f"CA bundle not found: {ca_bundle} (a PEM file of CA certificates)")
+    context = ssl.create_default_context()
+    try:
+        context.load_verify_locations(cafile=ca_bundle)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigurationError(f"CA bundle {ca_bundle} holds no usable PEM certificates ({exc})") from None
+    return context
+
+
 def _origin(url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
     return parts.scheme, (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def _describe_exception(exc: Exception, url: str, attempts: int) -> str:
-    kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
-    return f"{urlsplit(url).path}: {kind} after {attempts} attempt(s) ({type(exc).__name__})"
+    """What went wrong, where (no query string), and what to check."""
+    parts = urlsplit(url)
+    where = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return (
+            f"{where}: the TLS certificate could not be verified ({type(exc).__name__}); "
+            "for a portal with a private CA pass its certificates with --ca-bundle (or CKAN_CA_BUNDLE)"
+        )
+    if isinstance(exc, requests.Timeout):
+        return (
+            f"{where}: timed out after {attempts} attempt(s) ({type(exc).__name__}); "
+            "the portal is slow or unreachable: rerun later, or raise --timeout"
+        )
+    return (
+        f"{where}: connection failed after {attempts} attempt(s) ({type(exc).__name__}); "
+        "check the portal URL (--portal or CKAN_URL) and that the portal is up"
+    )
 
 
 def _parse_retry_after(value: str) -> float | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from .catalogue import Catalogue, load_catalogue
 from .datastore import DIGEST_KEY, delete_quietly, load_table
-from .errors import PublishError
+from .errors import ConfigurationError, PublishError
 from .lock import RunLock
 from .mapping import RESOURCE_KEY, desired_state
 from .plan import CREATE, DATASTORE, DELETE, UPDATE, UPLOAD, Action, Plan, is_managed, make_plan, package_update
@@ -209,6 +209,12 @@ def push(
         if plan.writes:
             if confirm is not None and not confirm(plan):
                 raise DeclinedError("not confirmed; nothing was written")
+            if not portal.has_token:
+                raise ConfigurationError(
+                    f"CKAN_API_TOKEN is not set: writing to {portal.url} needs the API token of an editor of "
+                    f"organization '{org_name}' (made on the portal, on that user's page under API Tokens). "
+                    "Nothing was written."
+                )
             if not portal.can_edit(organization["id"]):
                 raise PortalRefusedError(
                     f"user '{portal.whoami()}' (from CKAN_API_TOKEN) may not create or edit datasets in "

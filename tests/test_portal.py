@@ -73,3 +73,12 @@ def test_ckan_refusals_are_told_apart() -> None:
     assert invalid.kind == "validation" and "That URL is already in use." in str(invalid)
     denied = portal._refused("package_create", ckanapi.NotAuthorized({"message": "secret-token may not"}))
     assert denied.kind == "not-authorized" and "secret-token" not in str(denied)
+
+
+def test_a_ca_bundle_must_be_a_pem_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="not found"):
+        Portal("https://opendata.example.de", None, ca_bundle=str(tmp_path / "missing.pem"))
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate")
+    with pytest.raises(ConfigurationError, match="no usable PEM"):
+        Portal("https://opendata.example.de", None, ca_bundle=str(junk))

@@ -9,12 +9,16 @@ returns None (forward normally) or one fault:
 - ``"reset"``      close the connection with a TCP reset without forwarding
 - ``"reset-after"`` forward, then reset instead of answering
 - ``"hang"``       wait ``hang_seconds`` (past the client's timeout), then drop the request
+
+With ``tls`` (a server-side ``ssl.SSLContext``) it speaks HTTPS to its clients: a TLS front of
+the real portal, for the certificate tests.
 """
 
 from __future__ import annotations
 
 import http.client
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -29,7 +33,9 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
 class FaultProxy:
     """Start with ``start()`` (returns the proxy URL), stop with ``stop()``; count faults in ``log``."""
 
-    def __init__(self, upstream: str, schedule: Schedule, hang_seconds: float = 3.0) -> None:
+    def __init__(
+        self, upstream: str, schedule: Schedule, hang_seconds: float = 3.0, tls: ssl.SSLContext | None = None
+    ) -> None:
         parts = urlsplit(upstream)
         self.upstream_host = parts.hostname or "127.0.0.1"
         self.upstream_port = parts.port or 80
@@ -40,11 +46,14 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
+        self.scheme = "https" if tls else "http"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> str:
         self._thread.start()

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import time
@@ -270,6 +271,10 @@ def test_missing_organization_and_missing_rights(
     assert code == 3
     assert "organization 'nowhere-" in err and f"'{ckan_editor_name}'" in err
 
+    meta.write_text(text)
+    code, _out, err = publisher.run("push", "--yes", env={"CKAN_API_TOKEN": ""})
+    assert code == 2 and "CKAN_API_TOKEN is not set" in err and "Nothing was written" in err
+
     other = f"other-{uuid.uuid4().hex[:10]}"
     ckan_sysadmin.action.organization_create(name=other)
     try:
@@ -380,6 +385,36 @@ def test_a_first_publish_that_fails_half_way_leaves_nothing_public(
     assert anonymous.action.package_search(fq=f'organization:"{organization}"')["count"] == 3
     code, report = publisher.json("push", "--yes")
     assert code == 0 and writes(report) == [] and report["requests"] <= 3
+
+
+def test_tls_is_verified_and_a_private_ca_can_be_added(
+    publisher: Publisher, catalogue: Path, ckan_url: str, tmp_path: Path
+) -> None:
+    # The real portal behind a TLS front whose certificate no public CA signed.
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    proxy = FaultProxy(ckan_url, lambda n, method, path: None, tls=context)
+    try:
+        url = proxy.start()
+        assert url.startswith("https://")
+        code, report = publisher.json("diff", env={"CKAN_URL": url})
+        assert code == 3 and "--ca-bundle" in report["error"], report
+        assert proxy.count == 0  # refused during the handshake: no request reached the portal
+        code, report = publisher.json("diff", "--ca-bundle", str(cert), env={"CKAN_URL": url})
+        assert code == 0, report
+        assert report["requests"] == 3 and {a["outcome"] for a in report["actions"]} == {"planned"}
+    finally:
+        proxy.stop()
 
 
 def catalogue_org(catalogue: Path) -> str:
