@@ -37,6 +37,11 @@ def check_csv_file(path: Path, shown: str) -> list[Problem]:
                 )
             ]
     problems: list[Problem] = []
+    separator = _wrong_separator(path, shown)
+    if separator is not None:  # still say whether the encoding is wrong too, but parse no further
+        for _ in _decoded_lines(path, shown, problems):
+            pass
+        return [separator, *problems]
     lines = _decoded_lines(path, shown, problems)
     reader = csv.reader(lines, strict=True)
     record_start = 1
@@ -56,6 +61,29 @@ def check_csv_file(path: Path, shown: str) -> list[Problem]:
             record_start = reader.line_num
         return [Problem(shown, "quote-error", message, row=record_start)]
     return problems
+
+
+def _wrong_separator(path: Path, shown: str) -> Problem | None:
+    """A problem when the header row is separated by semicolons or tabs instead of commas.
+
+    Spreadsheets in German settings save "CSV" with semicolons; Frictionless would then see one
+    long column and report every column and row as wrong. One clear message is better.
+    """
+    with path.open("rb") as handle:
+        header = handle.readline().decode("utf-8", errors="replace")
+    if "," in header:
+        return None
+    for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+        if separator in header:
+            return Problem(
+                shown,
+                "wrong-separator",
+                f"the columns are separated by {name}, not commas (spreadsheets in German settings save CSV "
+                "with ';'); save the file with ',' as field separator (LibreOffice: Text CSV, "
+                "Feldtrenner ',') and UTF-8",
+                row=1,
+            )
+    return None
 
 
 def _decoded_lines(path: Path, shown: str, problems: list[Problem]) -> Iterator[str]:

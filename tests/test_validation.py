@@ -41,6 +41,14 @@ def test_fixture_catalogue_is_valid_through_the_api(catalogue_dir: Path) -> None
     assert (report.datasets, report.resources, report.rows) == (3, 4, 7)
 
 
+def test_a_semicolon_file_is_one_clear_problem(catalogue_dir: Path) -> None:
+    put_bad_file(catalogue_dir, "projects_semicolons_from_a_spreadsheet.csv", PROJECTS)
+    report = publish.validate(publish.load_catalogue(catalogue_dir))
+    problems = [p for p in report.problems if p.file == PROJECTS]
+    assert [(p.code, p.row) for p in problems] == [("wrong-separator", 1)]
+    assert "semicolons" in problems[0].message
+
+
 def test_validation_says_which_dataset_it_is_reading(catalogue_dir: Path) -> None:
     messages: list[str] = []
     publish.validate(publish.load_catalogue(catalogue_dir), status=messages.append)
@@ -55,6 +63,7 @@ BAD_TABLES = [
     ("projects_ragged_rows.csv", PROJECTS, 3, "source_date", "missing-cell"),
     ("projects_latin1_umlauts.csv", PROJECTS, 2, None, "encoding-error"),
     ("projects_byte_order_mark.csv", PROJECTS, 1, None, "byte-order-mark"),
+    ("projects_semicolons_from_a_spreadsheet.csv", PROJECTS, 1, None, "wrong-separator"),
     ("projects_empty.csv", PROJECTS, 1, None, "empty-file"),
     ("projects_wrong_types.csv", PROJECTS, 2, "start_year", "type-error"),
     ("projects_wrong_types.csv", PROJECTS, 2, "quick_win", "type-error"),
