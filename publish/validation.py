@@ -250,7 +250,11 @@ def _validate_tables(own: list[Table], tables: dict[tuple[str, str], Table]) -> 
         if table is None:
             continue  # a borrowed table: its own dataset reports its problems
         rows += int(task.stats.get("rows") or 0)
+        # A blank row is one problem; its empty key would be reported again as a repeated key.
+        blank = {e.row_number for e in task.errors if e.type == "blank-row"}
         for error in task.errors:
+            if error.type != "blank-row" and getattr(error, "row_number", None) in blank:
+                continue
             problems.append(_problem_from(error, table, borrowed))
     return problems, rows
 
@@ -298,6 +302,8 @@ def _problem_from(error: Any, table: Table, borrowed: dict[str, Table]) -> Probl
             f"'{cell}' in {field} is not found in {where} (column "
             f"{', '.join(error.reference_field_names)}); add it there or correct this value"
         )
+    elif code == "blank-row":
+        message = "this row is empty (nothing, or only separators, as spreadsheets leave them): delete it"
     elif code == "missing-cell":
         message = (
             f"this row has fewer cells than the header: no value for column '{field}' (column {error.field_number})"

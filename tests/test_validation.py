@@ -49,6 +49,12 @@ def test_a_semicolon_file_is_one_clear_problem(catalogue_dir: Path) -> None:
     assert "semicolons" in problems[0].message
 
 
+def test_a_blank_row_is_not_also_a_repeated_key(catalogue_dir: Path) -> None:
+    put_bad_file(catalogue_dir, "projects_blank_row_from_a_spreadsheet.csv", PROJECTS)
+    report = publish.validate(publish.load_catalogue(catalogue_dir))
+    assert [(p.code, p.row) for p in report.problems] == [("blank-row", 4)]
+
+
 def test_validation_says_which_dataset_it_is_reading(catalogue_dir: Path) -> None:
     messages: list[str] = []
     publish.validate(publish.load_catalogue(catalogue_dir), status=messages.append)
@@ -64,6 +70,7 @@ BAD_TABLES = [
     ("projects_latin1_umlauts.csv", PROJECTS, 2, None, "encoding-error"),
     ("projects_byte_order_mark.csv", PROJECTS, 1, None, "byte-order-mark"),
     ("projects_semicolons_from_a_spreadsheet.csv", PROJECTS, 1, None, "wrong-separator"),
+    ("projects_blank_row_from_a_spreadsheet.csv", PROJECTS, 4, None, "blank-row"),
     ("projects_empty.csv", PROJECTS, 1, None, "empty-file"),
     ("projects_wrong_types.csv", PROJECTS, 2, "start_year", "type-error"),
     ("projects_wrong_types.csv", PROJECTS, 2, "quick_win", "type-error"),
