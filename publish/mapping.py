@@ -106,7 +106,8 @@ def file_digest(path: Path, chunk_size: int = 1 << 20) -> FileDigest:
 
 def desired_state(catalogue: Catalogue) -> list[DesiredPackage]:
     """The portal packages the (valid) catalogue asks for, in catalogue order."""
-    return [desired_package(catalogue, dataset) for dataset in catalogue.datasets]
+    dataset_names = {dataset.key: str(dataset.descriptor.get("name")) for dataset in catalogue.datasets}
+    return [desired_package(catalogue, dataset, dataset_names) for dataset in catalogue.datasets]
 
 
 def portal_schema(schema: dict[str, Any], dataset_names: dict[str, str]) -> dict[str, Any]:
@@ -130,8 +131,8 @@ def portal_schema(schema: dict[str, Any], dataset_names: dict[str, str]) -> dict
     return {**schema, "catalogueForeignKeys": renamed}
 
 
-def desired_package(catalogue: Catalogue, dataset: Dataset) -> DesiredPackage:
-    dataset_names = {other.key: str(other.descriptor.get("name")) for other in catalogue.datasets}
+def desired_package(catalogue: Catalogue, dataset: Dataset, dataset_names: dict[str, str]) -> DesiredPackage:
+    """One dataset as the portal should hold it; ``dataset_names`` maps folders to CKAN names."""
     meta = catalogue.meta
     d = dataset.descriptor
     licence = package_licence(catalogue, dataset)

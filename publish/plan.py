@@ -154,7 +154,6 @@ def extras_dict(package: dict[str, Any]) -> dict[str, str]:
 def _package_actions(
     package: DesiredPackage, existing: dict[str, Any] | None, prune: bool, datastore: bool
 ) -> list[Action]:
-    public = not package.fields["private"]
     if existing is None:
         # Created private, made public by its last action: a run that fails half-way leaves no
         # public dataset without its files.
@@ -165,7 +164,7 @@ def _package_actions(
                 resource=None,
                 action=CREATE,
                 detail=f"new dataset with {len(package.resources)} resource(s)"
-                + (", private until its files are in" if public else ""),
+                + ("" if package.fields["private"] else ", private until its files are in"),
                 payload=payload,
             )
         ]
@@ -173,7 +172,7 @@ def _package_actions(
             actions.append(_create_resource(package, resource, None))
             if datastore:
                 actions.append(_datastore_action(package, resource, None, None))
-        if public:
+        if not package.fields["private"]:
             actions.append(_release(package, None))
         return actions
 
@@ -196,7 +195,7 @@ def _package_actions(
         actions.append(_resource_action(package, resource, current, existing["id"]))
         if datastore:
             actions.append(_datastore_action(package, resource, current, existing["id"]))
-    if public and _awaits_release(existing):
+    if _awaits_release(package, existing):
         actions.append(_release(package, existing["id"]))
     for res in [*remote.values(), *extra_remote]:
         label = res.get(RESOURCE_KEY) or res.get("name") or res["id"]
@@ -304,7 +303,7 @@ def package_update(package: DesiredPackage, existing: dict[str, Any]) -> Action 
     write can be refused if the package changed on the portal in between, and recomputed.
     """
     changes = [f for f in PACKAGE_FIELDS if _current_package_value(existing, f) != _desired_package_value(package, f)]
-    if not package.fields["private"] and _awaits_release(existing):
+    if _awaits_release(package, existing):
         changes = [f for f in changes if f != "private"]  # the release action does that, after the files
     if not changes:
         return None
@@ -321,9 +320,9 @@ def package_update(package: DesiredPackage, existing: dict[str, Any]) -> Action 
     )
 
 
-def _awaits_release(existing: dict[str, Any]) -> bool:
-    """A dataset of ours that is still private (its first run did not complete)."""
-    return bool(existing.get("private"))
+def _awaits_release(package: DesiredPackage, existing: dict[str, Any]) -> bool:
+    """Meant to be public but still private (its first run did not complete)."""
+    return not package.fields["private"] and bool(existing.get("private"))
 
 
 def _release(package: DesiredPackage, package_id: str | None) -> Action:

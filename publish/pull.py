@@ -27,7 +27,7 @@ from .mapping import FileDigest, file_digest
 from .portal import Portal, PortalError, PortalRefusedError, TransientPortalError
 from .report import Report
 from .unmapping import DESCRIPTOR_FILE, TEMP_PREFIX, ExpectedDigest, RemotePackage, RemoteResource, unmap_package
-from .validation import Table, readable_tables, validate_tables
+from .validation import Table, validate_tables
 
 CHUNK = 1 << 20
 DOWNLOADED, PRESENT, FAILED, SKIPPED = "downloaded", "present", "failed", "skipped"
@@ -386,12 +386,12 @@ def _tables_of(remote: RemotePackage, folder: Path, report: Report) -> list[Tabl
 
 
 def _validate_pulled(pulled: list[tuple[PackageResult, list[Table]]], report: Report) -> None:
-    """Validate each pulled dataset; problems are worded as in ``validate``.
+    """Validate the pulled datasets together; problems are worded as in ``validate``.
 
     Keys to other datasets (``catalogueForeignKeys``, which name datasets by their CKAN name)
     are checked when the other dataset was pulled in the same run; otherwise a note says so.
     """
-    everything = {(t.dataset.key, t.spec.name): t for _, tables in pulled for t in tables}
+    present = {(t.dataset.key, t.spec.name) for _, tables in pulled for t in tables}
     for outcome, tables in pulled:
         wanted = {
             (ref.get("package"), ref.get("resource"))
@@ -399,12 +399,11 @@ def _validate_pulled(pulled: list[tuple[PackageResult, list[Table]]], report: Re
             for key in table.schema.get("catalogueForeignKeys") or []
             if isinstance(key, dict) and isinstance(ref := key.get("reference"), dict)
         }
-        missing = sorted({str(package) for package, resource in wanted if (package, resource) not in everything})
+        missing = sorted({str(package) for package, resource in wanted if (package, resource) not in present})
         if missing:
             outcome.notes.append(
                 "keys to " + ", ".join(f"'{m}'" for m in missing) + " not checked: pull that dataset too (or --all)"
             )
-        others, _ = readable_tables([everything[w] for w in sorted(wanted, key=str) if w in everything])
-        problems, rows = validate_tables(tables, others)
-        report.problems += problems
-        report.rows += rows
+    problems, rows = validate_tables([tables for _, tables in pulled])
+    report.problems += problems
+    report.rows += rows

@@ -84,32 +84,29 @@ def validate(catalogue: Catalogue | str | Path = ".", status: Callable[[str], No
     return report
 
 
-def readable_tables(tables: list[Table]) -> tuple[list[Table], list[Problem]]:
-    """The tables whose bytes and schema Frictionless can work with, and the problems of the rest."""
+def validate_tables(packages: list[list[Table]]) -> tuple[list[Problem], int]:
+    """Validate Data Packages outside any catalogue (e.g. pulled ones), each given as its tables.
+
+    The same byte-level and Frictionless checks as :func:`validate`, with problems worded the
+    same way; each file is read once by the byte-level checks. Foreign keys are checked inside
+    each package, and ``catalogueForeignKeys`` against the tables of the other packages given
+    (keyed by their dataset's key) where the referenced table is among them. Returns problems
+    and rows read.
+    """
     problems: list[Problem] = []
-    readable = []
-    for table in tables:
+    readable: dict[tuple[str, str], Table] = {}
+    for table in (t for tables in packages for t in tables):
         found = check_csv_file(table.path, table.shown) + schema_problems(table.schema, table.shown)
         problems += found
         if not found:
-            readable.append(table)
-    return readable, problems
-
-
-def validate_tables(tables: list[Table], others: list[Table] | None = None) -> tuple[list[Problem], int]:
-    """Validate the tables of one Data Package outside any catalogue (e.g. a pulled one).
-
-    The same byte-level and Frictionless checks as :func:`validate`, with problems worded the
-    same way. Foreign keys are checked inside the package, and ``catalogueForeignKeys`` against
-    ``others`` (readable tables of other packages, keyed by their dataset's name) where the
-    referenced table is among them. Returns problems and rows read.
-    """
-    readable, problems = readable_tables(tables)
+            readable[(table.dataset.key, table.spec.name)] = table
     rows = 0
-    if readable:
-        known = {(t.dataset.key, t.spec.name): t for t in [*(others or []), *readable]}
-        found, rows = _validate_tables(readable, known)
-        problems += found
+    for tables in packages:
+        own = [t for t in tables if readable.get((t.dataset.key, t.spec.name)) is t]
+        if own:
+            found, read = _validate_tables(own, readable)
+            problems += found
+            rows += read
     return problems, rows
 
 
