@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORTAL := portal/portal.sh
 
-.PHONY: install demo test test-ckan-2.11 lint validate portal portal-env portal-stop portal-reset benchmark
+.PHONY: install demo test test-ckan-2.11 chaos lint validate portal portal-env portal-stop portal-reset benchmark
 
 $(BIN)/publish: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (found $$($(PYTHON) --version))"; exit 2; }
@@ -37,6 +37,9 @@ CKAN_211 := CKAN_VERSION=2.11.6 PORTAL_STATE=.portal-2.11 CKAN_PORT=5011 SOLR_PO
 test-ckan-2.11: install  ## run the integration tests against CKAN 2.11, then stop that portal
 	@export $(CKAN_211); eval "$$($(PORTAL) start)" && $(BIN)/pytest tests/integration; \
 	  status=$$?; $(PORTAL) stop; exit $$status
+
+chaos: install  ## the reliability trials alone (faults, kill -9, two spellings); prints seeds and figures
+	@eval "$$($(PORTAL) start)" && $(BIN)/pytest tests/reliability -q
 
 portal:  ## start the local CKAN (idempotent); prints export lines
 	@$(PORTAL) start

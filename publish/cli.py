@@ -22,6 +22,7 @@ from .cli_common import (
     catalogue_option,
     connect,
     fail,
+    install_traceback_redaction,
     json_option,
 )
 from .cli_pull import pull as pull_command
@@ -48,6 +49,7 @@ def main() -> None:
       3  portal error - some actions failed; rerunning is safe
       4  another run holds the lock
     """
+    install_traceback_redaction()
 
 
 @main.command()
@@ -292,8 +294,14 @@ def _print_result(result: RunResult, as_json: bool, title: str) -> None:
     stats = f"{result.requests} requests, {human_bytes(result.bytes_uploaded)} uploaded, {result.duration_s:.1f} s"
     if push_run:
         failed = len(result.failed)
-        colour = "red" if failed else "green"
-        state = f"{failed} action(s) FAILED - rerun to retry, it is safe" if failed else "done"
+        colour = "green" if result.ok else "red"
+        state = (
+            f"{failed} action(s) FAILED - rerun to retry, it is safe"
+            if failed
+            else "incomplete (see the notes) - rerun, it is safe"
+            if not result.ok
+            else "done"
+        )
         click.secho(f"Push {state}: {summary}; {stats}", fg=colour)
         for outcome in result.failed:
             click.secho(
@@ -303,6 +311,8 @@ def _print_result(result: RunResult, as_json: bool, title: str) -> None:
             )
         for url in result.dataset_urls():
             click.echo(f"  {url}")
+        for note in result.notes:
+            click.secho(f"  note: {note}", fg="yellow")
     else:
         click.echo(f"Plan: {summary}; {result.requests} requests. Nothing was written.")
 

@@ -35,6 +35,7 @@ MAPPING_VERSION = "1"  # bump when the loading rules change, so every table is l
 CHUNK_ROWS = 10_000
 ROW_PAGE = 10_000  # rows per read-back page when comparing a table with the CSV
 PARALLEL = 2  # chunks in flight: CKAN writes a chunk row by row, so one request keeps about one core busy
+FIRST_LOAD, REBUILD, IN_PLACE = "first-load", "rebuild", "in-place"  # how a table loads (the plan decides)
 DIGEST_KEY = "datastore_digest"  # resource field: which data + schema the table holds
 
 # Table Schema type → DataStore (PostgreSQL) type.
@@ -134,20 +135,26 @@ def load_table(
     path: Path,
     schema: dict[str, Any],
     *,
-    current_shape: str | None,
+    mode: str,
     progress: RowsProgress | None = None,
 ) -> int:
-    """Make the resource's DataStore table equal to the CSV; return the number of rows written.
+    """Make the resource's DataStore table equal to the CSV the way the plan chose; return the
+    number of rows written.
 
-    ``current_shape`` is the shape the table was last loaded with (from :func:`table_digest`,
-    None if unknown): when it equals this schema's and there is a primary key, rows are upserted
-    in place.
+    ``mode`` (decided by the plan, never again here): FIRST_LOAD — no table yet, create and fill
+    it (no probe); REBUILD — drop the table, then create and fill it; IN_PLACE — upsert the rows
+    into the existing table by primary key. If the portal no longer fits the plan (a table to
+    update in place is gone), the load fails and says why; the next plan sees the portal as it is.
     """
     fields = datastore_fields(schema)
     key = primary_key(schema)
-    exists = _table_exists(portal, resource_id)
-    in_place = exists and bool(key) and current_shape == shape_of(table_digest("", schema))
-    if exists and not in_place:
+    if mode == IN_PLACE and not _table_exists(portal, resource_id):
+        raise PortalRefusedError(
+            "the plan updates this DataStore table in place, but the portal no longer has it (dropped "
+            "since the plan was made); nothing loaded. Run push again: the next plan loads it whole.",
+            "conflict",
+        )
+    if mode == REBUILD:
         delete_quietly(portal, "datastore_delete", {"resource_id": resource_id, "force": True})
     # Creating an existing table with the same fields only refreshes its data dictionary.
     portal.action(
@@ -155,7 +162,7 @@ def load_table(
         {"resource_id": resource_id, "force": True, "fields": fields, "primary_key": key, "records": []},
         retry=ALWAYS,
     )
-    if in_place:
+    if mode == IN_PLACE:
         with tempfile.TemporaryDirectory(prefix="publish-rows-") as tmp:
             return _update_in_place(portal, resource_id, path, schema, key, Path(tmp) / "rows.db", progress)
     return _send(portal, resource_id, read_records(path, schema), key, fresh=True, progress=progress)

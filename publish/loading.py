@@ -114,7 +114,9 @@ def cache_directory(cache_dir: str | os.PathLike[str] | None = None) -> Path:
 def _source(portal: Portal | str | None, path: str | os.PathLike[str] | None, cache_dir: Any) -> _Source:
     if path is not None:
         return _FolderSource(Path(path))
-    return _PortalSource(connect(portal), cache_directory(cache_dir))
+    client = connect(portal)
+    client.check_token_accepted()
+    return _PortalSource(client, cache_directory(cache_dir))
 
 
 class _Source:

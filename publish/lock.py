@@ -14,8 +14,9 @@ import socket
 import sys
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
-from .errors import PublishError
+from .errors import ConfigurationError, PublishError
 
 
 class LockHeldError(PublishError):
@@ -35,16 +36,26 @@ def default_lock_dir() -> Path:
 class RunLock:
     """Context manager: hold the lock for ``portal`` + ``organization`` or raise LockHeldError."""
 
-    def __init__(self, portal: str, organization: str, lock_dir: Path | None = None) -> None:
-        key = hashlib.sha256(f"{portal}\n{organization}".encode()).hexdigest()[:16]
+    def __init__(
+        self, portal: str, organization: str, lock_dir: Path | None = None, *, identity: str | None = None
+    ) -> None:
+        # ``identity``: what names the organization on that portal whatever the URL's spelling
+        # (its id); without it, the URL (for callers that have not read the portal yet).
+        key = hashlib.sha256(f"{identity or portal}\n{organization}".encode()).hexdigest()[:16]
         self.path = (lock_dir or default_lock_dir()) / f"{organization}-{key}.lock"
         self.portal = portal
         self.organization = organization
-        self._handle = None
+        self._handle: TextIO | None = None
 
     def __enter__(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = self.path.open("a+")
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot use the lock folder {self.path.parent} ({exc.strerror or type(exc).__name__}); "
+                "PUBLISH_LOCK_DIR (or XDG_CACHE_HOME) must name a folder this user can write to"
+            ) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .datastore import DIGEST_KEY, primary_key, shape_of, table_digest
+from .datastore import DIGEST_KEY, FIRST_LOAD, IN_PLACE, REBUILD, primary_key, shape_of, table_digest
 from .errors import PublishError
 from .mapping import (
     MANAGED_BY,
@@ -54,6 +54,7 @@ class Action:
     version: str | None = field(default=None, compare=False)  # the package's metadata_modified it was planned on
     release: bool = False  # the last step of a dataset: make it public once its files are in
     datastore: bool = False  # the action is about the resource's DataStore table
+    duplicate: bool = False  # a delete of a second copy of one of our resources (not a prune)
 
     @property
     def writes(self) -> bool:
@@ -182,14 +183,35 @@ def _package_actions(
     else:
         actions = [Action(dataset=package.name, resource=None, action=UNCHANGED, package_id=existing["id"])]
 
-    remote: dict[str, dict[str, Any]] = {}
-    extra_remote: list[dict[str, Any]] = []
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    extra_remote: list[dict[str, Any]] = []  # made by hand (no key of ours)
     for res in existing.get("resources") or []:
         key = res.get(RESOURCE_KEY)
-        if key and key not in remote:
-            remote[key] = res
+        if key:
+            by_key.setdefault(key, []).append(res)
         else:
-            extra_remote.append(res)  # made by hand, or a duplicate of a key
+            extra_remote.append(res)
+    wanted = {r.key: r for r in package.resources}
+    remote: dict[str, dict[str, Any]] = {}
+    duplicates: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (copy, the one kept)
+    for key, copies in by_key.items():
+        keep = _keeper(copies, wanted.get(key))
+        remote[key] = keep
+        duplicates += [(c, keep) for c in copies if c is not keep]
+    for copy, keep in duplicates:
+        # Two resources with one identity key: a create whose answer was lost landed after all.
+        # Both are ours and the same file; the copy goes whatever --prune says.
+        actions.append(
+            Action(
+                dataset=package.name,
+                resource=copy.get(RESOURCE_KEY),
+                action=DELETE,
+                detail=f"duplicate of resource {keep['id']} (a create that landed late); removed",
+                package_id=existing["id"],
+                resource_id=copy["id"],
+                duplicate=True,
+            )
+        )
     for resource in package.resources:
         current = remote.pop(resource.key, None)
         actions.append(_resource_action(package, resource, current, existing["id"]))
@@ -212,6 +234,17 @@ def _package_actions(
     return actions
 
 
+def _keeper(copies: list[dict[str, Any]], desired: DesiredResource | None) -> dict[str, Any]:
+    """Of resources sharing one key, the one to keep: holding the right file, then a loaded
+    table, then the oldest (CKAN lists resources in the order they were made)."""
+
+    def rank(res: dict[str, Any]) -> tuple[int, int]:
+        right_file = desired is not None and res.get("hash") == desired.digest.sha256
+        return (0 if right_file else 1, 0 if _truthy(res.get("datastore_active")) else 1)
+
+    return min(copies, key=rank)  # min is stable: ties keep the earliest
+
+
 def _create_resource(package: DesiredPackage, resource: DesiredResource, package_id: str | None) -> Action:
     return Action(
         dataset=package.name,
@@ -231,28 +264,32 @@ def _datastore_action(
     """Load the table unless the portal says it already holds exactly this file and schema."""
     wanted = table_digest(resource.digest.sha256, resource.schema)
     held = current.get(DIGEST_KEY) if current else None
-    common = {
+    common: dict[str, Any] = {
         "dataset": package.name,
         "resource": resource.key,
         "package_id": package_id,
         "resource_id": current["id"] if current else None,
         "datastore": True,
     }
-    if held == wanted and current is not None and _truthy(current.get("datastore_active")):
+    active = current is not None and _truthy(current.get("datastore_active"))
+    if held == wanted and active:
         return Action(**common, action=UNCHANGED, detail="DataStore table up to date")
-    if held is None:
-        how = "first load"
+    # The plan decides how the table loads; the loader carries out exactly this mode.
+    if not active:
+        mode, how = FIRST_LOAD, "first load" if held is None else "first load (the portal has no table for it)"
+    elif held is None:
+        mode, how = REBUILD, "rebuild (the portal's table is not known to hold this file)"
     elif not primary_key(resource.schema):
-        how = "rebuild (no primary key)"
+        mode, how = REBUILD, "rebuild (no primary key)"
     elif shape_of(held) != shape_of(wanted):
-        how = "rebuild (fields or types changed)"
+        mode, how = REBUILD, "rebuild (fields or types changed)"
     else:
-        how = "in place (upsert by primary key)"
+        mode, how = IN_PLACE, "in place (upsert by primary key)"
     return Action(
         **common,
         action=DATASTORE,
         detail=f"load the table into the DataStore: {how}",
-        payload={"digest": wanted, "current_shape": shape_of(held)},
+        payload={"digest": wanted, "mode": mode},
         local=resource,
     )
 
@@ -272,7 +309,12 @@ def _resource_action(
         or current.get("url_type") != "upload"
     )
     changes = [f for f in RESOURCE_FIELDS if _normal(current.get(f)) != _normal(resource.fields[f])]
-    common = {"dataset": package.name, "resource": resource.key, "package_id": package_id, "resource_id": current["id"]}
+    common: dict[str, Any] = {
+        "dataset": package.name,
+        "resource": resource.key,
+        "package_id": package_id,
+        "resource_id": current["id"],
+    }
     if content_changed:
         old = str(current.get("hash") or "none")[:12]
         return Action(

@@ -6,6 +6,7 @@ The API token is sent in a header and never appears in any message this module p
 
 from __future__ import annotations
 
+import ast
 import email.utils
 import ipaddress
 import json
@@ -49,6 +50,14 @@ class TransientPortalError(PortalError):
     """A failure that may have been temporary (timeout, reset, 5xx) and outlived its retries."""
 
 
+class TokenRejectedError(ConfigurationError):
+    """CKAN_API_TOKEN is set, but the portal does not know it: exit code 2."""
+
+
+class NotCkanError(ConfigurationError):
+    """The URL answers, but not like CKAN's Action API: exit code 2 (check --portal / CKAN_URL)."""
+
+
 class PortalRefusedError(PortalError):
     """CKAN answered with an error of its own (validation, authorization, not found)."""
 
@@ -74,18 +83,72 @@ class RetryPolicy:
 
 
 def check_portal_url(url: str, allow_http: bool = False) -> str:
-    """Normalise the portal URL; refuse plain http:// to anything but loopback unless allowed."""
+    """Normalise the portal URL; refuse plain http:// to anything but loopback unless allowed.
+
+    A URL with credentials in it (``https://user:password@host``) is refused, and no message
+    ever shows them: the API token belongs in CKAN_API_TOKEN.
+    """
     if not url:
         raise ConfigurationError("no portal: pass --portal URL or set CKAN_URL")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigurationError(f"portal URL must be http(s)://host[:port][/path], got {shown_url(url)!r}") from None
+    if "@" in parts.netloc:
+        raise ConfigurationError(
+            f"the portal URL {shown_url(url)} carries a user name or password (user:password@host); remove "
+            "them from --portal / CKAN_URL: the API token is read from CKAN_API_TOKEN"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"portal URL must be http(s)://host[:port][/path], got {url!r}")
+        raise ConfigurationError(f"portal URL must be http(s)://host[:port][/path], got {shown_url(url)!r}")
     if parts.scheme == "http" and not allow_http and not _is_loopback(parts.hostname):
         raise ConfigurationError(
             f"refusing plain http:// to {parts.hostname}: the API token would travel unencrypted. "
             "Use https:// or pass --allow-http if you really mean it."
         )
     return url.rstrip("/")
+
+
+def shown_url(url: str) -> str:
+    """A URL as messages may show it: never with the user name or password of its userinfo."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in url)[:200]
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return text.split("@")[-1] if "@" in text.split("/")[0] else text
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rsplit("@", 1)[1]
+    return f"{scheme}://{authority}{slash}{path}"
+
+
+def check_token(token: str | None) -> str | None:
+    """The API token if its form can be sent, else ConfigurationError saying what is wrong with it.
+
+    CKAN's tokens (JWTs) and legacy API keys are printable ASCII without spaces. A token copied
+    with a trailing newline or a stray space would otherwise end in a traceback of the HTTP
+    library that quotes the header value, token included. The message never shows the token.
+    """
+    if token is None or token == "":
+        return None
+    if not token.strip():
+        problem = "holds only whitespace"
+    elif token != token.strip():
+        edge = "ends" if token[-1:].isspace() else "starts"
+        newline = (token[-1:] if edge == "ends" else token[:1]) in "\r\n"
+        problem = f"{edge} with a newline (copied with the line end?)" if newline else f"{edge} with whitespace"
+    elif any(ch.isspace() for ch in token):
+        problem = "contains whitespace"
+    elif not token.isascii():
+        problem = "contains a character that is not ASCII"
+    elif not token.isprintable():
+        problem = "contains a control character"
+    else:
+        return token
+    raise ConfigurationError(
+        f"CKAN_API_TOKEN {problem}; a CKAN API token is one line of letters, digits and -_.=+/ "
+        "(the token is not shown). Set it again, e.g. export CKAN_API_TOKEN=\"$(tr -d '[:space:]' < token-file)\""
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -187,6 +250,12 @@ class PortalSession(requests.Session):
         self.requests_made = 0
         self.bytes_uploaded = 0
         self._count = threading.Lock()  # DataStore chunks are sent from two threads
+        self.secrets: tuple[str, ...] = ()  # never shown in any message of this session
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def request(self, method: str, url: str, *args: Any, retry: str = ALWAYS, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         body: MultipartBody | None = kwargs.pop("multipart", None)
@@ -215,6 +284,13 @@ class PortalSession(requests.Session):
                     self.sleep(self.policy.delay(attempt))
                     continue
                 raise TransientPortalError(_describe_exception(exc, url, attempt)) from None
+            except (requests.RequestException, ValueError, UnicodeError) as exc:
+                # Anything else the HTTP library raises (a header it cannot send, a malformed URL)
+                # may quote what it was given, the Authorization header included: redact it here,
+                # where every request is built, and drop the chain so no traceback shows it either.
+                raise PortalError(
+                    self.redact(f"{shown_url(url)}: the request could not be sent ({type(exc).__name__}: {exc})")
+                ) from None
             if body is not None:
                 self.bytes_uploaded += body.sent_file_bytes
             status = response.status_code
@@ -241,9 +317,12 @@ class Portal:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.url = check_portal_url(url, allow_http)
-        self._token = token or None
+        self._token = check_token(token)
         self.timeout = (connect_timeout, timeout)
         self.session = PortalSession(policy or RetryPolicy(), sleep=sleep)
+        self.session.secrets = (self._token,) if self._token else ()
+        self._token_accepted = False
+        self._user: str | None = None
         # TLS verification is always on; a CA bundle only adds trust for private CAs.
         self.session.verify = True
         if ca_bundle:
@@ -264,7 +343,7 @@ class Portal:
 
     def redact(self, text: str) -> str:
         """Remove the token from any text (defence in depth: we never put it there)."""
-        return text.replace(self._token, "***") if self._token else text
+        return self.session.redact(text)
 
     def action(self, name: str, data: dict[str, Any] | None = None, *, retry: str = ALWAYS) -> Any:
         """Call an action; CKAN's own errors become :class:`PortalRefusedError` with its message."""
@@ -289,7 +368,8 @@ class Portal:
         headers = {"User-Agent": USER_AGENT}
         if self._token:
             headers["Authorization"] = self._token
-        response = self.session.post(
+        response = self.session.request(
+            "POST",
             f"{self.url}/api/action/{name}",
             headers=headers,
             multipart=body,
@@ -310,7 +390,20 @@ class Portal:
         return self.session.get(url, stream=True, timeout=self.timeout, headers=headers)
 
     def organization(self, name: str) -> dict[str, Any]:
-        """The organization, or a clear error if it is missing or hidden from this user."""
+        """The organization, or a clear error if it is missing or hidden from this user.
+
+        With a token, one ``organization_list_for_user`` both finds the organization and proves
+        that the portal accepts the token (CKAN treats an unknown token as anonymous, which sees
+        no memberships); the user's ``capacity`` in it comes along. Anonymous: ``organization_show``.
+        """
+        if self._token:
+            mine = self.action("organization_list_for_user", {"permission": "read", "include_dataset_count": False})
+            for org in mine:
+                if name in (org.get("name"), org.get("id")):
+                    self._token_accepted = True
+                    return dict(org)
+            if not mine:
+                self.check_token_accepted()
         try:
             return self.action("organization_show", {"id": name, "include_datasets": False, "include_users": False})
         except PortalRefusedError as exc:
@@ -322,6 +415,28 @@ class Portal:
                     exc.kind,
                 ) from None
             raise
+
+    def check_token_accepted(self) -> None:
+        """With a token set, make sure the portal knows it: ConfigurationError (exit 2) if not.
+
+        CKAN answers requests with an unknown, expired or revoked token as if anonymous, so without
+        this check a diff would silently show private datasets as missing. One request, once.
+        """
+        if not self._token or self._token_accepted:
+            return
+        try:
+            user = self.action("user_show", {})
+        except PortalRefusedError as exc:
+            if exc.kind not in ("not-found", "not-authorized"):
+                raise
+            user = None
+        if not user or not user.get("name"):
+            raise TokenRejectedError(
+                f"the portal {self.url} rejects CKAN_API_TOKEN (expired or revoked?): it does not know the "
+                "token. Make a new one on the portal (your user page, API Tokens) and set CKAN_API_TOKEN again."
+            )
+        self._token_accepted = True
+        self._user = str(user["name"])
 
     def license_ids(self) -> set[str]:
         return {lic["id"] for lic in self.action("license_list")}
@@ -356,6 +471,8 @@ class Portal:
         """Name of the user behind the token (CKAN's user_show without id), for messages."""
         if not self._token:
             return "anonymous (CKAN_API_TOKEN is not set)"
+        if self._user:
+            return self._user
         try:
             return str(self.action("user_show", {}).get("name") or "unknown user")
         except PortalError:
@@ -365,7 +482,7 @@ class Portal:
         orgs = self.action("organization_list_for_user", {"permission": "create_dataset"})
         return any(o.get("id") == organization_id or o.get("name") == organization_id for o in orgs)
 
-    def _refused(self, action: str, exc: ckanapi.CKANAPIError, status: int | None = None) -> PortalError:
+    def _refused(self, action: str, exc: ckanapi.CKANAPIError, status: int | None = None) -> PublishError:
         if isinstance(exc, ckanapi.ValidationError):
             detail = exc.error_dict if isinstance(exc.error_dict, dict) else exc.args
             fields = {k: v for k, v in detail.items() if k != "__type"} if isinstance(detail, dict) else detail
@@ -382,10 +499,21 @@ class Portal:
             )
         if isinstance(exc, ckanapi.NotFound):
             return PortalRefusedError(self.redact(f"{action}: not found ({exc})"), "not-found")
-        text = self.redact(str(exc))
-        if status in RETRY_STATUSES or any(f", {s}, " in text for s in RETRY_STATUSES):
-            return TransientPortalError(f"{action}: the portal answered with a temporary error: {text[:300]}")
-        return PortalRefusedError(f"{action}: unexpected answer from the portal: {text[:300]}", "unexpected")
+        answer = _unpack_answer(exc)
+        if answer is not None:
+            status = answer[0] if status is None else status
+            if status is not None and (status in RETRY_STATUSES or status >= 500):
+                kind = "temporary " if status in RETRY_STATUSES else ""
+                error = TransientPortalError if status in RETRY_STATUSES else PortalError
+                return error(f"{action}: the portal answered with a {kind}error (HTTP {status}, {answer[1]})")
+            if not answer[2]:
+                return NotCkanError(
+                    f"{self.url} does not answer like a CKAN portal (HTTP {status}, {answer[1]} for "
+                    f"/api/3/action/{action}); check --portal / CKAN_URL: it must be the portal's base URL, "
+                    "e.g. https://opendata.example.de"
+                )
+        text = _printable(self.redact(str(exc)))[:300]
+        return PortalRefusedError(f"{action}: unexpected answer from the portal: {text}", "unexpected")
 
 
 class _TrustAlsoAdapter(requests.adapters.HTTPAdapter):
@@ -423,8 +551,7 @@ def _origin(url: str) -> tuple[str, str, int]:
 
 def _describe_exception(exc: Exception, url: str, attempts: int) -> str:
     """What went wrong, where (no query string), and what to check."""
-    parts = urlsplit(url)
-    where = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    where = shown_url(url).split("?")[0]
     if isinstance(exc, requests.exceptions.SSLError):
         return (
             f"{where}: the TLS certificate could not be verified ({type(exc).__name__}); "
@@ -439,6 +566,42 @@ def _describe_exception(exc: Exception, url: str, attempts: int) -> str:
         f"{where}: connection failed after {attempts} attempt(s) ({type(exc).__name__}); "
         "check the portal URL (--portal or CKAN_URL) and that the portal is up"
     )
+
+
+def _unpack_answer(exc: ckanapi.CKANAPIError) -> tuple[int | None, str, bool] | None:
+    """(HTTP status, what the body looks like, whether it is CKAN's JSON) of an answer ckanapi
+    could not read, from the ``repr([url, status, body])`` it puts in its error; None if not that."""
+    try:
+        _, status, body = ast.literal_eval(str(exc))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    try:
+        parsed = json.loads(text)
+        is_ckan = isinstance(parsed, dict) and "success" in parsed
+    except ValueError:
+        is_ckan = False
+    head = text.lstrip()[:200].lower()
+    looks = (
+        "an HTML page"
+        if head.startswith(("<!doctype html", "<html")) or "<html" in head
+        else (
+            "JSON that is not CKAN's"
+            if text.lstrip()[:1] in "{[" and text.strip()
+            else "an empty body"
+            if not text.strip()
+            else "a body that is not JSON"
+        )
+    )
+    try:
+        code = int(status)
+    except (TypeError, ValueError):
+        code = None
+    return code, looks, is_ckan
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
 def _parse_retry_after(value: str) -> float | None:

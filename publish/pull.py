@@ -30,6 +30,7 @@ from .unmapping import DESCRIPTOR_FILE, TEMP_PREFIX, ExpectedDigest, RemotePacka
 from .validation import Table, validate_tables
 
 CHUNK = 1 << 20
+DOWNLOAD_ATTEMPTS = 3  # per file and run: an interrupted or damaged download is fetched again
 DOWNLOADED, PRESENT, FAILED, SKIPPED = "downloaded", "present", "failed", "skipped"
 
 FileProgress = Callable[["FileResult"], None]
@@ -160,6 +161,7 @@ def pull(
     """
     started = time.monotonic()
     portal = connect(portal)
+    portal.check_token_accepted()  # a set token the portal does not know: exit 2, not a silent anonymous pull
     target = Path(to)
     result = PullResult(portal=portal.url, target=target)
     downloaded = _Counter()
@@ -189,10 +191,11 @@ def _packages(
         if not organization:
             raise ConfigurationError("pulling all datasets needs an organization (--organization NAME)")
         portal.organization(organization)  # a clear error when it is missing
-        for package in portal.packages_of(organization):
-            yield package["name"], package, None
+        for listed in portal.packages_of(organization):
+            yield listed["name"], listed, None
         return
     for name in datasets:
+        package: dict[str, Any] | None
         try:
             package = portal.find_package(name)
         except PortalRefusedError as exc:
@@ -290,18 +293,28 @@ def download_verified(
     :class:`PortalError` when the download fails; in both cases nothing is left at ``path``.
     """
     shown = shown or path.name
-    temporary = _temporary_beside(path)
-    try:
-        with temporary.open("wb") as handle:
-            sha256, md5, size = _stream(portal, url, handle, expected, shown)
-        problem = _mismatch(sha256, md5, size, expected)
-        if problem:
-            raise DigestMismatchError(f"{shown}: the download does not match the portal's digest ({problem}); not kept")
-        os.replace(temporary, path)  # atomic on one file system: a reader sees the old file or the new
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return FileDigest(sha256=sha256, size=size)
+    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+        temporary = _temporary_beside(path)
+        try:
+            with temporary.open("wb") as handle:
+                sha256, md5, size = _stream(portal, url, handle, expected, shown)
+            problem = _mismatch(sha256, md5, size, expected)
+            if problem:
+                raise DigestMismatchError(
+                    f"{shown}: the download does not match the portal's digest ({problem}); not kept"
+                )
+            os.replace(temporary, path)  # atomic on one file system: a reader sees the old file or the new
+            return FileDigest(sha256=sha256, size=size)
+        except (TransientPortalError, DigestMismatchError) as exc:
+            # Interrupted, or bytes damaged on the way: fetch it again, a bounded number of times.
+            temporary.unlink(missing_ok=True)
+            if attempt == DOWNLOAD_ATTEMPTS:
+                raise type(exc)(f"{exc} (after {attempt} attempts)") from None
+            portal.session.sleep(portal.session.policy.delay(attempt))
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+    raise AssertionError("unreachable")
 
 
 def _stream(portal: Portal, url: str, handle: Any, expected: ExpectedDigest, shown: str) -> tuple[str, str, int]:

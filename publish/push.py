@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalogue import Catalogue, load_catalogue
-from .datastore import DIGEST_KEY, delete_quietly, load_table
+from .datastore import DIGEST_KEY, FIRST_LOAD, delete_quietly, load_table
 from .errors import ConfigurationError, PublishError
 from .lock import RunLock
 from .mapping import RESOURCE_KEY, desired_state
@@ -73,10 +73,13 @@ class RunResult:
     bytes_uploaded: int = 0
     duration_s: float = 0.0
     plan: Plan | None = None
+    notes: list[str] = field(default_factory=list)  # what the run fixed or could not check on the side
+
+    unverified: bool = False  # a check for late duplicates could not be made: not done yet
 
     @property
     def ok(self) -> bool:
-        return all(o.outcome != "failed" for o in self.outcomes)
+        return all(o.outcome != "failed" for o in self.outcomes) and not self.unverified
 
     @property
     def failed(self) -> list[Outcome]:
@@ -96,6 +99,7 @@ class RunResult:
             "bytes_uploaded": self.bytes_uploaded,
             "duration_s": round(self.duration_s, 3),
             "actions": [o.to_dict() for o in self.outcomes],
+            "notes": self.notes,
         }
 
 
@@ -116,15 +120,19 @@ def plan_for(
     prune: bool = False,
     datastore: bool = True,
     status: Status | None = None,
+    organization: dict[str, Any] | None = None,
 ) -> tuple[Plan, dict[str, Any]]:
-    """Snapshot the portal (3 requests for a small organization) and plan. Writes nothing."""
+    """Snapshot the portal (3 requests for a small organization) and plan. Writes nothing.
+
+    ``organization`` is the organization as already read from the portal (push reads it first,
+    to take the lock on its identity).
+    """
     if status is not None:
         status("computing the files' sha256")
     desired = desired_state(catalogue)
     org_name = catalogue.meta["organization"]["name"]
-    if status is not None:
-        status(f"reading organization '{org_name}' from {portal.url}")
-    organization = portal.organization(org_name)
+    if organization is None:
+        organization = read_organization(catalogue, portal, status)
     known = portal.license_ids()
     unknown = sorted({p.fields["license_id"] for p in desired} - known)
     if unknown:
@@ -146,6 +154,14 @@ def plan_for(
     current = portal.packages_of(org_name)
     plan = make_plan(desired, current, portal=portal.url, organization=org_name, prune=prune, datastore=datastore)
     return plan, organization
+
+
+def read_organization(catalogue: Catalogue, portal: Portal, status: Status | None = None) -> dict[str, Any]:
+    """The catalogue's organization as the portal holds it (and, with a token, proof it is accepted)."""
+    org_name = catalogue.meta["organization"]["name"]
+    if status is not None:
+        status(f"reading organization '{org_name}' from {portal.url}")
+    return portal.organization(org_name)
 
 
 def diff(
@@ -197,9 +213,14 @@ def push(
     started = time.monotonic()
     catalogue = checked_catalogue(catalogue, status)
     org_name = catalogue.meta["organization"]["name"]
-    with RunLock(portal.url, org_name, lock_dir):
-        plan, organization = plan_for(catalogue, portal, prune=prune, datastore=datastore, status=status)
-        deletes = [a for a in plan.actions if a.action == DELETE]
+    organization = read_organization(catalogue, portal, status)
+    # The lock is keyed on the organization's id on that portal, not on the URL's spelling:
+    # http://127.0.0.1:5000 and http://localhost:5000 are one portal, one lock.
+    with RunLock(portal.url, org_name, lock_dir, identity=organization["id"]):
+        plan, organization = plan_for(
+            catalogue, portal, prune=prune, datastore=datastore, status=status, organization=organization
+        )
+        deletes = [a for a in plan.actions if a.action == DELETE and not a.duplicate]
         if max_deletes is not None and len(deletes) > max_deletes:
             listed = ", ".join(f"{a.dataset}/{a.resource}" if a.resource else a.dataset for a in deletes)
             raise TooManyDeletesError(
@@ -215,7 +236,7 @@ def push(
                     f"organization '{org_name}' (made on the portal, on that user's page under API Tokens). "
                     "Nothing was written."
                 )
-            if not portal.can_edit(organization["id"]):
+            if organization.get("capacity") not in ("editor", "admin") and not portal.can_edit(organization["id"]):
                 raise PortalRefusedError(
                     f"user '{portal.whoami()}' (from CKAN_API_TOKEN) may not create or edit datasets in "
                     f"organization '{org_name}' on {portal.url}; an organization admin must make this user "
@@ -232,13 +253,19 @@ def execute(plan: Plan, portal: Portal, progress: UploadProgress | None = None) 
     result = RunResult(portal=plan.portal, plan=plan)
     created: dict[tuple[str, str | None], str] = {}  # ids of what this run created
     failed: set[tuple[str, str | None]] = set()  # (dataset, None) or (dataset, resource)
+    incomplete: set[str] = set()  # datasets with any action that failed or was skipped
+    unclear: set[tuple[str, str, str]] = set()  # (dataset, package id, resource key) of creates with a lost answer
     for action in plan.actions:
         if (action.dataset, None) in failed or (action.datastore and (action.dataset, action.resource) in failed):
             result.outcomes.append(Outcome(action, "skipped", "an earlier step for it failed"))
+            incomplete.add(action.dataset)
             continue
-        if action.release and any(dataset == action.dataset for dataset, _ in failed):
+        if action.release and action.dataset in incomplete:
+            # Public only once its files AND tables are in: any failed step keeps it private.
             result.outcomes.append(
-                Outcome(action, "skipped", "a file is missing after a failure; private until a run completes it")
+                Outcome(
+                    action, "skipped", "a file or table is missing after a failure; private until a run completes it"
+                )
             )
             continue
         if not action.writes:
@@ -249,15 +276,40 @@ def execute(plan: Plan, portal: Portal, progress: UploadProgress | None = None) 
                 rows = _load_datastore(action, portal, created, progress)
                 result.outcomes.append(Outcome(action, "done", f"{rows} rows; {action.detail}", rows=rows))
             else:
-                detail = _apply(action, portal, created, progress)
+                detail = _apply(action, portal, created, progress, unclear)
                 result.outcomes.append(Outcome(action, "done", detail))
         except PublishError as exc:
             result.outcomes.append(Outcome(action, "failed", portal.redact(str(exc))))
+            incomplete.add(action.dataset)
             if action.action in (CREATE, UPLOAD) and not action.datastore:
                 failed.add((action.dataset, action.resource))
+    _reconcile(portal, unclear, created, result)
     result.requests = portal.requests_made
     result.bytes_uploaded = portal.bytes_uploaded
     return result
+
+
+def _reconcile(
+    portal: Portal, unclear: set[tuple[str, str, str]], created: dict[tuple[str, str | None], str], result: RunResult
+) -> None:
+    """After creates whose answers were lost: remove copies that a late original left behind.
+
+    (One that lands even later is a duplicate for the next run's plan, which deletes it.)
+    """
+    for dataset, package_id, key in sorted(unclear):
+        keep = created.get((dataset, key))
+        if keep is None:
+            continue
+        try:
+            removed = _remove_late_duplicates(portal, package_id, key, keep)
+        except PublishError as exc:
+            result.notes.append(
+                f"could not check {key} for duplicates ({portal.redact(str(exc))}); rerun: the next run removes any"
+            )
+            result.unverified = True  # exit 3: not known to be complete
+            continue
+        if removed:
+            result.notes.append(f"removed {removed} duplicate(s) of resource {key} left by a create that landed late")
 
 
 def _load_datastore(
@@ -271,11 +323,11 @@ def _load_datastore(
         resource_id,
         action.local.path,
         action.local.schema,
-        current_shape=action.payload["current_shape"],
+        mode=action.payload["mode"],
         progress=(lambda n: progress(action, n, 0)) if progress else None,
     )
     resource = portal.action("resource_patch", {"id": resource_id, DIGEST_KEY: action.payload["digest"]}, retry=ALWAYS)
-    if action.payload["current_shape"] is None:
+    if action.payload["mode"] == FIRST_LOAD:
         # First load: let the portal add its table preview (idempotent: existing views are kept).
         portal.action(
             "resource_create_default_resource_views",
@@ -286,7 +338,11 @@ def _load_datastore(
 
 
 def _apply(
-    action: Action, portal: Portal, created: dict[tuple[str, str | None], str], progress: UploadProgress | None
+    action: Action,
+    portal: Portal,
+    created: dict[tuple[str, str | None], str],
+    progress: UploadProgress | None,
+    unclear: set[tuple[str, str, str]],
 ) -> str:
     def on_progress(sent: int, total: int) -> None:
         if progress is not None:
@@ -295,6 +351,7 @@ def _apply(
     if action.resource is None:
         if action.action == CREATE:
             package = _create_once(
+                portal,
                 lambda: portal.action("package_create", action.payload, retry=UNPROCESSED),
                 lambda: _managed_or_none(portal.find_package(action.dataset)),
             )
@@ -316,8 +373,10 @@ def _apply(
             fields = {"package_id": package_id, **action.payload}
             local = action.local
             resource = _create_once(
+                portal,
                 lambda: portal.upload("resource_create", fields, local.path, retry=UNPROCESSED, progress=on_progress),
                 lambda: _find_resource(portal, package_id, local.key),
+                on_unclear=lambda: unclear.add((action.dataset, package_id, local.key)),
             )
             created[(action.dataset, action.resource)] = resource["id"]
             return f"created resource {resource['id']}: {action.detail}"
@@ -330,7 +389,7 @@ def _apply(
             return action.detail
         if action.action == DELETE:
             delete_quietly(portal, "resource_delete", {"id": action.resource_id})
-            return "deleted"
+            return f"deleted: {action.detail}" if action.duplicate else "deleted"
     raise AssertionError(f"unknown action {action.action}")
 
 
@@ -374,19 +433,65 @@ def _revise_package(portal: Portal, action: Action) -> str:
     )
 
 
-def _create_once(create: Callable[[], dict[str, Any]], find: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
-    """Create something at most once: after an unclear failure, look before trying again."""
+def _create_once(
+    portal: Portal,
+    create: Callable[[], dict[str, Any]],
+    find: Callable[[], dict[str, Any] | None],
+    on_unclear: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Create something at most once: after an unclear failure, wait and look before trying again.
+
+    A create whose answer was lost (timeout, reset, 502 after processing) may still land later,
+    e.g. when the portal is slower than the client's timeout. So before creating again, look for
+    it a few times over a grace period as long as the read timeout (at most 30 s). If a late
+    original lands after all, the copy carries the same identity key: the run's own reconciliation
+    (``on_unclear``) and the next plan delete the duplicate. A refusal after an unclear attempt
+    (a dataset name "already in use") means the first attempt landed: adopt it.
+    """
     last: TransientPortalError | None = None
     for _ in range(CREATE_ATTEMPTS):
         try:
             return create()
         except TransientPortalError as exc:
             last = exc
-            found = find()
+            if on_unclear is not None:
+                on_unclear()
+            found = _poll(portal, find)
             if found is not None:
                 return found
+        except PortalRefusedError:
+            if last is not None:
+                found = find()
+                if found is not None:
+                    return found
+            raise
     assert last is not None
     raise last
+
+
+def _poll(portal: Portal, find: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+    """``find()`` now and then at growing intervals over the grace period; None if never found."""
+    grace = min(float(portal.timeout[1]), 30.0)
+    waited, delay = 0.0, 0.5
+    while True:
+        found = find()
+        if found is not None or waited >= grace:
+            return found
+        step = min(delay, grace - waited)
+        portal.session.sleep(step)
+        waited += step
+        delay *= 2
+
+
+def _remove_late_duplicates(portal: Portal, package_id: str, key: str, keep: str) -> int:
+    """Delete resources of the package that carry ``key`` but are not ``keep`` (late creates)."""
+    package = portal.find_package(package_id) or {}
+    removed = 0
+    for resource in package.get("resources") or []:
+        if resource.get(RESOURCE_KEY) == key and resource.get("id") != keep:
+            delete_quietly(portal, "resource_delete", {"id": resource["id"]})
+            removed += 1
+    return removed
 
 
 def _managed_or_none(package: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -165,7 +165,31 @@ def test_duplicate_resources_of_one_key_keep_the_first(desired: list[DesiredPack
     portal[0]["resources"].append({**portal[0]["resources"][0], "id": "res-dup"})
     result = plan(desired, portal, prune=True)
     (write,) = result.writes
-    assert (write.action, write.resource_id) == ("delete", "res-dup")
+    assert (write.action, write.resource_id, write.duplicate) == ("delete", "res-dup", True)
+
+
+def test_a_duplicate_of_our_resource_is_removed_without_prune(desired: list[DesiredPackage]) -> None:
+    """A create that landed after the client gave up leaves a second copy: the next run removes it."""
+    portal = as_portal(desired)
+    portal[0]["resources"].append({**portal[0]["resources"][0], "id": "res-late"})
+    result = plan(desired, portal)  # no --prune
+    (write,) = result.writes
+    assert (write.action, write.resource_id) == ("delete", "res-late")
+    assert "landed late" in write.detail
+    assert not [a for a in result.actions if a.action == "orphan"]
+
+
+def test_of_two_copies_the_one_with_the_right_file_and_table_is_kept(desired: list[DesiredPackage]) -> None:
+    portal = as_portal(desired)
+    first = portal[0]["resources"][0]
+    stale = {**first, "id": "res-stale", "hash": "0" * 64}
+    loaded = {**first, "id": "res-loaded", "datastore_active": True}
+    portal[0]["resources"] = [stale, first, loaded]
+    result = plan(desired, portal)
+    deleted = {a.resource_id for a in result.writes if a.action == "delete"}
+    assert deleted == {"res-stale", first["id"]}
+    kept = next(a for a in result.actions if a.resource == first["datapackage_resource"] and a.action != "delete")
+    assert kept.resource_id == "res-loaded"
 
 
 def test_plan_is_deterministic(desired: list[DesiredPackage]) -> None:
@@ -194,7 +218,7 @@ def test_first_publish_loads_every_table_after_its_upload(desired: list[DesiredP
         (None, "update"),
     ]
     load = next(a for a in actions if a.action == "datastore")
-    assert load.datastore and load.payload["current_shape"] is None and "first load" in load.detail
+    assert load.datastore and load.payload["mode"] == "first-load" and "first load" in load.detail
 
 
 def test_loaded_tables_are_unchanged(desired: list[DesiredPackage]) -> None:
@@ -227,3 +251,26 @@ def test_table_dropped_on_the_portal_is_loaded_again(desired: list[DesiredPackag
     portal[0]["resources"][0]["datastore_active"] = False
     (write,) = plan(desired, portal, datastore=True).writes
     assert (write.action, write.resource) == ("datastore", "partners")
+    assert write.payload["mode"] == "first-load"
+
+
+def test_a_dropped_table_whose_digest_is_still_recorded_is_planned_as_a_first_load(
+    desired: list[DesiredPackage],
+) -> None:
+    """Regression: the plan said "in place" while push, seeing no table, rebuilt it. The plan now
+    decides from the portal's datastore_active, and push carries out exactly its mode."""
+    portal = with_tables(as_portal(desired), desired)
+    portal[1]["resources"][0]["hash"] = "0" * 64  # the file changed, too
+    portal[1]["resources"][0]["datastore_digest"] = table_digest("0" * 64, desired[1].resources[0].schema)
+    portal[1]["resources"][0]["datastore_active"] = False
+    load = next(w for w in plan(desired, portal, datastore=True).writes if w.action == "datastore")
+    assert load.payload["mode"] == "first-load"
+    assert "first load (the portal has no table for it)" in load.detail and "in place" not in load.detail
+
+
+def test_a_table_not_known_to_hold_this_file_is_rebuilt(desired: list[DesiredPackage]) -> None:
+    """A table without our digest (a run killed between loading and recording) is rebuilt, never appended to."""
+    portal = with_tables(as_portal(desired), desired)
+    del portal[1]["resources"][0]["datastore_digest"]
+    (load,) = plan(desired, portal, datastore=True).writes
+    assert load.payload["mode"] == "rebuild" and "not known to hold" in load.detail

@@ -9,6 +9,10 @@ returns None (forward normally) or one fault:
 - ``"reset"``      close the connection with a TCP reset without forwarding
 - ``"reset-after"`` forward, then reset instead of answering
 - ``"hang"``       wait ``hang_seconds`` (past the client's timeout), then drop the request
+- ``"slow-forward"`` hold the request ``hang_seconds`` BEFORE it reaches CKAN, then forward it
+  (whether or not the client is still waiting): a portal slower than the client's timeout
+- ``"corrupt"``    forward, then answer with one byte of the body changed (a damaged download)
+- ``"truncate"``   forward, then send half of the body and reset (an interrupted download)
 
 With ``tls`` (a server-side ``ssl.SSLContext``) it speaks HTTPS to its clients: a TLS front of
 the real portal, for the certificate tests.
@@ -90,6 +94,12 @@ class FaultProxy:
                 self._relay()
 
             def _relay(self) -> None:
+                try:
+                    self._relay_faulty()
+                except OSError:  # the client gave up first (timeout): nobody to answer
+                    self.close_connection = True
+
+            def _relay_faulty(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 fault = proxy._next(self.command, self.path)
@@ -102,7 +112,14 @@ class FaultProxy:
                 if fault == "hang":
                     time.sleep(proxy.hang_seconds)
                     return self._reset()
+                if fault == "slow-forward":
+                    time.sleep(proxy.hang_seconds)
                 status, headers, payload = self._forward(body)
+                if fault == "corrupt" and payload:
+                    middle = len(payload) // 2
+                    payload = payload[:middle] + bytes([payload[middle] ^ 0x20]) + payload[middle + 1 :]
+                if fault == "truncate" and len(payload) > 1:
+                    return self._answer_cut(status, payload, headers)
                 if fault == "502-after":
                     return self._answer(502, b"<html>502 Bad Gateway after processing (injected)</html>")
                 if fault == "reset-after":
@@ -128,6 +145,16 @@ class FaultProxy:
                 self.end_headers()
                 self.wfile.write(payload)
                 self.close_connection = True
+
+            def _answer_cut(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload[: len(payload) // 2])
+                self.wfile.flush()
+                self._reset()
 
             def _reset(self) -> None:
                 # SO_LINGER with timeout 0 turns close() into a TCP reset.

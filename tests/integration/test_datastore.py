@@ -198,3 +198,37 @@ def test_a_repeated_bulk_insert_falls_back_to_upsert(
     portal = Portal(ckan_url, ckan_api_token)
     _write_chunk(portal, resource["id"], records, ["id"], fresh=True)  # every key exists already
     assert ckan.action.datastore_search(resource_id=resource["id"], limit=0)["total"] == len(records)
+
+
+def test_push_carries_out_the_planned_load_or_fails_it_saying_why(
+    publisher: Publisher,
+    catalogue: Path,
+    ckan: ckanapi.RemoteCKAN,
+    anonymous: ckanapi.RemoteCKAN,
+    ckan_url: str,
+    ckan_api_token: str,
+) -> None:
+    """The plan is the contract: a table planned "in place" that is dropped before push gets to
+    it is not silently rebuilt; that action fails and says why, and the next run loads it whole."""
+    from publish import Portal, load_catalogue
+    from publish.push import execute, plan_for
+
+    assert publisher.json("push", "--yes")[0] == 0
+    path = catalogue / "datasets/phases/phases.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("Bestandsaufnahme", "Bestandsaufnahme (neu)"))
+    portal = Portal(ckan_url, ckan_api_token)
+    plan, _ = plan_for(load_catalogue(catalogue), portal)
+    (load,) = [a for a in plan.actions if a.action == "datastore"]
+    assert load.payload["mode"] == "in-place" and "in place" in load.detail
+    ckan.action.datastore_delete(resource_id=load.resource_id, force=True)  # dropped meanwhile
+
+    result = execute(plan, portal)
+    (outcome,) = [o for o in result.outcomes if o.action.action == "datastore"]
+    assert outcome.outcome == "failed" and "no longer has it" in outcome.detail
+    code, report = publisher.json("diff")
+    (planned,) = loads(report)
+    assert "first load (the portal has no table for it)" in planned["detail"]
+    code, report = publisher.json("push", "--yes")
+    assert code == 0, report
+    resource, _, schema = resources(ckan, catalogue)["phases"]
+    assert_table_equals_csv(anonymous, resource, path, schema)

@@ -313,12 +313,17 @@ def test_the_token_never_appears_in_any_output(
 
 
 def test_a_second_push_while_one_runs_exits_4(
-    publisher: Publisher, organization: str, ckan_url: str, tmp_path: Path
+    publisher: Publisher, organization: str, ckan: ckanapi.RemoteCKAN, ckan_url: str, tmp_path: Path
 ) -> None:
-    with RunLock(ckan_url, organization, tmp_path / "locks"):
+    """The lock is the organization's on that portal, whatever the URL's spelling: a run through
+    http://localhost:PORT waits for one holding it through http://127.0.0.1:PORT."""
+    org_id = ckan.action.organization_show(id=organization)["id"]
+    other_spelling = ckan_url.replace("127.0.0.1", "localhost")
+    assert other_spelling != ckan_url
+    with RunLock(ckan_url, organization, tmp_path / "locks", identity=org_id):
         result = subprocess.run(
             [sys.executable, "-m", "publish", "push", "--yes", "--catalogue", str(publisher.catalogue)],
-            env={**os.environ, **publisher.env},
+            env={**os.environ, **publisher.env, "CKAN_URL": other_spelling},
             capture_output=True,
             text=True,
             timeout=120,

@@ -1,0 +1,147 @@
+"""A small in-memory stand-in for the handful of CKAN actions the executor calls.
+
+It tests OUR rules (what ``execute`` does after a failure, when it releases a dataset, how it
+creates at most once) fast and deterministically. It proves nothing about CKAN itself: every
+behaviour of the real portal is tested against the real local CKAN in ``tests/integration``.
+
+Faults: ``fail[action] = [mode, ...]`` consumes one mode per call of that action:
+- ``"refuse"``  CKAN refuses (PortalRefusedError, nothing applied);
+- ``"lost"``    nothing applied, the answer is lost (TransientPortalError);
+- ``"unclear"`` applied, then the answer is lost (TransientPortalError);
+- ``"late-N"``  nothing now, the answer is lost, and the call lands just before the N-th
+  next call (a request held up longer than the client's timeout);
+- ``None``      behave normally.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import itertools
+from pathlib import Path
+from typing import Any
+
+from publish.portal import PortalRefusedError, TransientPortalError
+
+
+class _Session:
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+    def redact(self, text: str) -> str:
+        return text
+
+
+class PortalDouble:
+    url = "http://portal.test"
+    timeout = (10.0, 4.0)
+    has_token = True
+
+    def __init__(self) -> None:
+        self.packages: dict[str, dict[str, Any]] = {}
+        self.fail: dict[str, list[str | None]] = {}
+        self.calls: list[str] = []
+        self.session = _Session()
+        self._ids = itertools.count(1)
+        self._late: list[tuple[int, str, dict[str, Any]]] = []  # (lands at call number, action, data)
+
+    # -- what the executor uses of Portal
+    @property
+    def requests_made(self) -> int:
+        return len(self.calls)
+
+    bytes_uploaded = 0
+
+    def redact(self, text: str) -> str:
+        return text
+
+    def action(self, name: str, data: dict[str, Any] | None = None, *, retry: str = "always") -> Any:
+        return self._call(name, dict(data or {}))
+
+    def upload(self, name: str, fields: dict[str, Any], path: Path, **_: Any) -> dict[str, Any]:
+        return self._call(name, {**fields, "size": path.stat().st_size})
+
+    def find_package(self, name_or_id: str) -> dict[str, Any] | None:
+        try:
+            return self._call("package_show", {"id": name_or_id})
+        except PortalRefusedError:
+            return None
+
+    # -- the double's own machinery
+    def _call(self, name: str, data: dict[str, Any]) -> Any:
+        self.calls.append(name)
+        for due, late_name, late_data in [x for x in self._late if x[0] <= len(self.calls)]:
+            self._late.remove((due, late_name, late_data))
+            with contextlib.suppress(PortalRefusedError):  # nobody hears the answer of so late a request
+                self._apply(late_name, late_data)
+        modes = self.fail.get(name)
+        mode = modes.pop(0) if modes else None
+        if mode == "refuse":
+            raise PortalRefusedError(f"{name}: refused (double)", "validation")
+        if mode == "lost":
+            raise TransientPortalError(f"{name}: answer lost (double)")
+        if mode is not None and mode.startswith("late-"):
+            self._late.append((len(self.calls) + int(mode[5:]), name, copy.deepcopy(data)))
+            raise TransientPortalError(f"{name}: timed out (double); it lands later")
+        result = self._apply(name, data)
+        if mode == "unclear":
+            raise TransientPortalError(f"{name}: applied, answer lost (double)")
+        return result
+
+    def _package(self, ref: str) -> dict[str, Any]:
+        for package in self.packages.values():
+            if ref in (package["id"], package["name"]) and package["state"] == "active":
+                return package
+        raise PortalRefusedError(f"package {ref} not found (double)", "not-found")
+
+    def _resource(self, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        for package in self.packages.values():
+            for resource in package["resources"]:
+                if resource["id"] == ref:
+                    return package, resource
+        raise PortalRefusedError(f"resource {ref} not found (double)", "not-found")
+
+    def _apply(self, name: str, data: dict[str, Any]) -> Any:
+        if name == "package_create":
+            if data["name"] in self.packages and self.packages[data["name"]]["state"] == "active":
+                raise PortalRefusedError("package_create: That URL is already in use. (double)", "validation")
+            package = {**data, "id": f"pkg-{next(self._ids)}", "state": "active", "resources": []}
+            package["metadata_modified"] = "v1"
+            self.packages[data["name"]] = package
+            return copy.deepcopy(package)
+        if name == "package_show":
+            return copy.deepcopy(self._package(data["id"]))
+        if name in ("package_patch", "package_revise"):
+            if name == "package_revise":
+                package = self._package(data["match"]["id"])
+                if package["metadata_modified"] != data["match"]["metadata_modified"]:
+                    raise PortalRefusedError("package_revise: the dataset changed (double)", "conflict")
+                changes = data["update"]
+            else:
+                package = self._package(data["id"])
+                changes = {k: v for k, v in data.items() if k != "id"}
+            package.update(changes)
+            package["metadata_modified"] = f"v{next(self._ids)}"
+            return copy.deepcopy(package)
+        if name == "resource_create":
+            package = self._package(data["package_id"])
+            resource = {**data, "id": f"res-{next(self._ids)}", "url_type": "upload"}
+            package["resources"].append(resource)
+            return copy.deepcopy(resource)
+        if name == "resource_patch":
+            _, resource = self._resource(data["id"])
+            resource.update(data)
+            return copy.deepcopy(resource)
+        if name == "resource_delete":
+            package, resource = self._resource(data["id"])
+            package["resources"].remove(resource)
+            return None
+        if name == "package_delete":
+            self._package(data["id"])["state"] = "deleted"
+            return None
+        if name.startswith("datastore_") or name == "resource_create_default_resource_views":
+            raise PortalRefusedError(f"{name}: not offered by the double", "unexpected")
+        raise AssertionError(f"the double does not know {name}")
