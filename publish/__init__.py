@@ -16,26 +16,82 @@ The Python API mirrors the ``publish`` command::
     frames = publish.load_package("digital-interkommunal-projekte")
 """
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from .catalogue import Catalogue, Dataset, ResourceSpec, load_catalogue
-from .errors import ConfigurationError, PublishError
-from .portal import Portal, PortalError
-from .pull import PullResult, pull
-from .push import RunResult, diff, push
-from .report import Problem, Report
-from .validation import validate
+# Where each public name lives. Nothing is imported until it is used, so `import publish.plan`
+# (the pure core) loads no HTTP library, and `publish --help` starts without Frictionless or
+# ckanapi; pandas is imported only when data is loaded.
+_HOME = {
+    "Catalogue": "catalogue",
+    "Dataset": "catalogue",
+    "ResourceSpec": "catalogue",
+    "load_catalogue": "catalogue",
+    "Problem": "report",
+    "Report": "report",
+    "validate": "validation",
+    "Portal": "portal",
+    "PullResult": "pull",
+    "pull": "pull",
+    "RunResult": "push",
+    "diff": "push",
+    "push": "push",
+    "load": "loading",
+    "load_package": "loading",
+    **{
+        name: "errors"
+        for name in (
+            "ConfigurationError",
+            "DataNotFoundError",
+            "DeclinedError",
+            "DigestMismatchError",
+            "InvalidCatalogueError",
+            "LockHeldError",
+            "NotCkanError",
+            "PlanConflictError",
+            "PortalError",
+            "PortalRefusedError",
+            "PublishError",
+            "TokenRejectedError",
+            "TooManyDeletesError",
+            "TransientPortalError",
+        )
+    },
+}
 
-_LOADING = ("DataNotFoundError", "load", "load_package")
+if TYPE_CHECKING:
+    from .catalogue import Catalogue, Dataset, ResourceSpec, load_catalogue
+    from .errors import (
+        ConfigurationError,
+        DataNotFoundError,
+        DeclinedError,
+        DigestMismatchError,
+        InvalidCatalogueError,
+        LockHeldError,
+        NotCkanError,
+        PlanConflictError,
+        PortalError,
+        PortalRefusedError,
+        PublishError,
+        TokenRejectedError,
+        TooManyDeletesError,
+        TransientPortalError,
+    )
+    from .loading import load, load_package
+    from .portal import Portal
+    from .pull import PullResult, pull
+    from .push import RunResult, diff, push
+    from .report import Problem, Report
+    from .validation import validate
 
 
 def __getattr__(name: str) -> Any:
-    # pandas is imported only when data is loaded, so the commands start small and fast
-    if name in _LOADING:
-        from . import loading
-
-        return getattr(loading, name)
-    raise AttributeError(f"module 'publish' has no attribute {name!r}")
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'publish' has no attribute {name!r}")
+    value = getattr(import_module(f".{home}", __name__), name)
+    globals()[name] = value  # once found, a plain attribute
+    return value
 
 
 __all__ = [
@@ -43,14 +99,24 @@ __all__ = [
     "ConfigurationError",
     "DataNotFoundError",
     "Dataset",
+    "DeclinedError",
+    "DigestMismatchError",
+    "InvalidCatalogueError",
+    "LockHeldError",
+    "NotCkanError",
+    "PlanConflictError",
     "Portal",
     "PortalError",
+    "PortalRefusedError",
     "Problem",
     "PublishError",
     "PullResult",
     "Report",
     "ResourceSpec",
     "RunResult",
+    "TokenRejectedError",
+    "TooManyDeletesError",
+    "TransientPortalError",
     "diff",
     "load",
     "load_catalogue",

@@ -9,15 +9,11 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from .catalogue import load_catalogue
 from .cli_common import (
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_PORTAL,
     ca_bundle_option,
     catalogue_option,
     connect,
@@ -26,14 +22,16 @@ from .cli_common import (
     json_option,
 )
 from .cli_pull import pull as pull_command
-from .errors import PublishError
-from .plan import Action, Plan
-from .push import InvalidCatalogueError, RunResult
-from .push import diff as diff_catalogue
-from .push import push as push_catalogue
-from .report import Report
+from .errors import EXIT_INVALID, EXIT_OK, EXIT_PORTAL, InvalidCatalogueError, PublishError
 from .units import human_bytes
-from .validation import validate as validate_catalogue
+
+if TYPE_CHECKING:
+    from .plan import Action, Plan
+    from .push import RunResult
+    from .report import Report
+
+# The library is imported inside each command, not here: `publish --help` (and a typo) starts
+# without loading Frictionless, ckanapi or pandas.
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -64,6 +62,9 @@ def validate(catalogue_dir: str, as_json: bool) -> None:
       publish validate --catalogue tests/fixtures/catalogues/valid
       publish validate --json | jq '.errors[] | .file + ":" + (.row|tostring)'
     """
+    from .catalogue import load_catalogue
+    from .validation import validate as validate_catalogue
+
     try:
         with _Status(enabled=not as_json) as status:
             report = validate_catalogue(load_catalogue(catalogue_dir), status)
@@ -137,6 +138,8 @@ def diff(
       CKAN_URL=https://opendata.example.de publish diff
       publish diff --portal http://127.0.0.1:5000 --json | jq '.actions[] | select(.action != "unchanged")'
     """
+    from .push import diff as diff_catalogue
+
     try:
         portal = connect(portal_url, ca_bundle, allow_http, timeout)
         with _Status(enabled=not as_json) as status:
@@ -190,6 +193,8 @@ def push(
       publish push --prune --yes         # also delete what the catalogue no longer has
       publish push --prune --max-deletes 1 --yes --json   # unattended pruning, at most one deletion
     """
+    from .push import push as push_catalogue
+
     interactive = _stdin_is_terminal() and not yes and not as_json
     status = _Status(enabled=not as_json)
 

@@ -9,13 +9,13 @@ import os
 import sys
 import traceback
 from types import TracebackType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from .portal import Portal
+if TYPE_CHECKING:
+    from .portal import Portal
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_PORTAL, EXIT_LOCKED = 0, 1, 2, 3, 4
 
 catalogue_option = click.option(
     "--catalogue",
@@ -37,6 +37,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 
 def connect(portal_url: str | None, ca_bundle: str | None, allow_http: bool, timeout: float) -> Portal:
     """The portal client for a command; the token comes from CKAN_API_TOKEN only."""
+    from .portal import Portal
+
     return Portal(
         portal_url or "",
         os.environ.get("CKAN_API_TOKEN") or None,

@@ -9,16 +9,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import yaml
 
-from .catalogue import CATALOGUE_FILE, DATASETS_DIR
-from .cli_common import EXIT_USAGE, ca_bundle_option, connect, fail, json_option
-from .errors import PublishError
-from .pull import DOWNLOADED, FAILED, PRESENT, FileResult, PullResult
-from .pull import pull as pull_datasets
+from .cli_common import ca_bundle_option, connect, fail, json_option
+from .errors import EXIT_USAGE, PublishError
 from .units import human_bytes
+
+if TYPE_CHECKING:
+    from .pull import FileResult, PullResult
+
+# Outcomes of a file, as publish.pull names them (repeated here so --help imports no library).
+DOWNLOADED, PRESENT, FAILED = "downloaded", "present", "failed"
 
 
 @click.command()
@@ -89,6 +92,8 @@ def pull(
                 EXIT_USAGE,
                 as_json,
             )
+    from .pull import pull as pull_datasets
+
     try:
         portal = connect(portal_url, ca_bundle, allow_http, timeout)
         result = pull_datasets(
@@ -109,6 +114,10 @@ def pull(
 
 def _catalogue_organization() -> str | None:
     """organization.name from ./datasets/catalogue.yaml, if there is one."""
+    import yaml
+
+    from .catalogue import CATALOGUE_FILE, DATASETS_DIR
+
     meta_file = Path(DATASETS_DIR) / CATALOGUE_FILE
     try:
         meta = yaml.safe_load(meta_file.read_text(encoding="utf-8"))

@@ -1,16 +1,16 @@
-"""Load a published CSV into CKAN's DataStore, typed by its Table Schema, with a data dictionary.
+"""Load a published CSV into CKAN's DataStore, the way the plan chose (shell: talks to the portal).
 
-Pure parts: the type mapping, the field list, the digest that tells whether a table is current,
-and the conversion of CSV chunks into records. Shell part: :func:`load_table`, which talks to the
-portal through :class:`publish.portal.Portal`.
+What the table should be (types, fields, digests, records) is decided in
+:mod:`publish.datastore_schema`; this module carries out a load through :class:`publish.portal.Portal`.
 
 How a table is brought up to date (what readers see meanwhile):
-- same fields and types, with a primary key: the table is read back once and compared with the
-  CSV row by row (fingerprints kept in a temporary SQLite file, not in memory); only new and
-  changed rows are upserted, then rows whose key left the CSV are deleted. Readers always see a
-  complete table, for a moment a mix of old and new rows.
-- first load, no primary key, or a changed field list/type: the table is dropped and rebuilt
-  from the CSV with bulk inserts. Readers see no table, then a growing one, until the load ends.
+- in place (same fields and types, with a primary key): the table is read back once and compared
+  with the CSV row by row (fingerprints kept in a temporary SQLite file, not in memory); only new
+  and changed rows are upserted, then rows whose key left the CSV are deleted. Readers always see
+  a complete table, for a moment a mix of old and new rows.
+- first load or rebuild (no primary key, a changed field list/type): the table is (dropped and)
+  created with its first chunk of rows, then filled with bulk inserts. Readers see no table, then
+  a growing one, until the load ends.
 
 CKAN writes each chunk row by row, so two chunks are kept in flight (one request keeps about one
 core of CKAN + PostgreSQL busy); memory stays flat either way.
@@ -29,104 +29,45 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .datastore_schema import (
+    CHUNK_ROWS,
+    DIGEST_KEY,
+    FIRST_LOAD,
+    IN_PLACE,
+    MAPPING_VERSION,
+    REBUILD,
+    TYPES,
+    datastore_fields,
+    primary_key,
+    read_records,
+    shape_digest,
+    shape_of,
+    table_digest,
+)
 from .portal import ALWAYS, UNPROCESSED, Portal, PortalRefusedError
 
-MAPPING_VERSION = "1"  # bump when the loading rules change, so every table is loaded again
-CHUNK_ROWS = 10_000
 ROW_PAGE = 10_000  # rows per read-back page when comparing a table with the CSV
 PARALLEL = 2  # chunks in flight: CKAN writes a chunk row by row, so one request keeps about one core busy
-FIRST_LOAD, REBUILD, IN_PLACE = "first-load", "rebuild", "in-place"  # how a table loads (the plan decides)
-DIGEST_KEY = "datastore_digest"  # resource field: which data + schema the table holds
-
-# Table Schema type → DataStore (PostgreSQL) type.
-TYPES: dict[str, str] = {
-    "string": "text",
-    "integer": "int8",
-    "number": "numeric",
-    "boolean": "bool",
-    "date": "date",
-    "datetime": "timestamp",
-    "time": "time",
-    "year": "int4",
-    "yearmonth": "text",
-    "duration": "text",
-    "geopoint": "text",
-    "geojson": "json",
-    "object": "json",
-    "array": "json",
-    "list": "text",
-    "any": "text",
-}
 
 RowsProgress = Callable[[int], None]
 
-
-def datastore_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    """DataStore field definitions: mapped type, and the schema's title/description as dictionary."""
-    return [
-        {
-            "id": field["name"],
-            "type": TYPES.get(field.get("type", "string"), "text"),
-            "info": {"label": field.get("title", ""), "notes": field.get("description", "")},
-        }
-        for field in schema.get("fields", [])
-    ]
-
-
-def primary_key(schema: dict[str, Any]) -> list[str]:
-    key = schema.get("primaryKey") or []
-    return [key] if isinstance(key, str) else list(key)
-
-
-def shape_digest(schema: dict[str, Any]) -> str:
-    """Fingerprint of the table's shape: field names, types and the primary key."""
-    shape = [(f["id"], f["type"]) for f in datastore_fields(schema)], primary_key(schema)
-    return hashlib.sha256(json.dumps([MAPPING_VERSION, shape]).encode()).hexdigest()
-
-
-def table_digest(file_sha256: str, schema: dict[str, Any]) -> str:
-    """Fingerprint of what the table must hold: the file's content plus the whole schema.
-
-    Stored on the resource after a load (``datastore_digest``), so a plan can tell from the
-    portal's package data alone that the table is current.
-    """
-    payload = json.dumps([MAPPING_VERSION, file_sha256, schema], sort_keys=True, ensure_ascii=False)
-    return shape_digest(schema)[:16] + ":" + hashlib.sha256(payload.encode()).hexdigest()
-
-
-def shape_of(digest: str | None) -> str | None:
-    """The shape part of a :func:`table_digest`."""
-    return digest.split(":", 1)[0] if digest and ":" in digest else None
-
-
-def read_records(path: Path, schema: dict[str, Any], chunk_rows: int = CHUNK_ROWS) -> Iterator[list[dict[str, Any]]]:
-    """The CSV's rows as DataStore records, in chunks (memory stays flat for any file size).
-
-    Cells are read as text and converted where PostgreSQL would not cast the text itself:
-    missing values → null, integers, booleans (the schema's true/false values), JSON.
-    """
-    import pandas as pd  # here, not at the top: commands that load no table start faster and smaller
-
-    fields = {f["name"]: f for f in schema.get("fields", [])}
-    missing = set(schema.get("missingValues", [""]))
-    reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], chunksize=chunk_rows, encoding="utf-8")
-    for frame in reader:
-        columns = {name: [_convert(v, fields.get(name, {}), missing) for v in frame[name]] for name in frame.columns}
-        names = list(columns)
-        yield [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
-
-
-def _convert(value: str, field: dict[str, Any], missing: set[str]) -> Any:
-    if value in missing:
-        return None
-    kind = field.get("type", "string")
-    if kind in ("integer", "year"):
-        return int(value)
-    if kind == "boolean":
-        return value in field.get("trueValues", ["true", "True", "TRUE", "1"])
-    if kind in ("object", "array", "geojson"):
-        return json.loads(value)
-    return value
+__all__ = [  # the pure names stay importable from here, for callers of the shell
+    "CHUNK_ROWS",
+    "DIGEST_KEY",
+    "FIRST_LOAD",
+    "IN_PLACE",
+    "MAPPING_VERSION",
+    "REBUILD",
+    "TYPES",
+    "datastore_fields",
+    "delete_quietly",
+    "load_table",
+    "primary_key",
+    "read_records",
+    "shape_digest",
+    "shape_of",
+    "table_digest",
+]
 
 
 def load_table(
@@ -154,18 +95,32 @@ def load_table(
             "since the plan was made); nothing loaded. Run push again: the next plan loads it whole.",
             "conflict",
         )
-    if mode == REBUILD:
-        delete_quietly(portal, "datastore_delete", {"resource_id": resource_id, "force": True})
-    # Creating an existing table with the same fields only refreshes its data dictionary.
-    portal.action(
-        "datastore_create",
-        {"resource_id": resource_id, "force": True, "fields": fields, "primary_key": key, "records": []},
-        retry=ALWAYS,
-    )
+    create = {"resource_id": resource_id, "force": True, "fields": fields, "primary_key": key, "records": []}
     if mode == IN_PLACE:
+        # Creating an existing table with the same fields only refreshes its data dictionary.
+        portal.action("datastore_create", create, retry=ALWAYS)
         with tempfile.TemporaryDirectory(prefix="publish-rows-") as tmp:
             return _update_in_place(portal, resource_id, path, schema, key, Path(tmp) / "rows.db", progress)
-    return _send(portal, resource_id, read_records(path, schema), key, fresh=True, progress=progress)
+    if mode == REBUILD:
+        delete_quietly(portal, "datastore_delete", {"resource_id": resource_id, "force": True})
+    # A new table gets its first chunk with the create: a table of up to CHUNK_ROWS rows is one
+    # request. Repeating it after a lost answer is safe with a key (a repeat that meets its own
+    # rows is upserted instead); without a key only a surely unprocessed create is repeated.
+    chunks = read_records(path, schema)
+    first = next(chunks, [])
+    try:
+        portal.action(
+            "datastore_create", {**create, "records": first}, retry=ALWAYS if key or not first else UNPROCESSED
+        )
+    except PortalRefusedError as exc:
+        if not (key and first and exc.kind == "validation"):
+            raise
+        portal.action(
+            "datastore_upsert", {"resource_id": resource_id, "force": True, "records": first, "method": "upsert"}
+        )
+    if progress and first:
+        progress(len(first))
+    return len(first) + _send(portal, resource_id, chunks, key, fresh=True, progress=progress, already=len(first))
 
 
 def _send(
@@ -176,8 +131,11 @@ def _send(
     *,
     fresh: bool,
     progress: RowsProgress | None,
+    already: int = 0,
 ) -> int:
-    """Send the chunks, PARALLEL at a time (memory stays flat); return the number of rows sent."""
+    """Send the chunks, PARALLEL at a time (memory stays flat); return the number of rows sent.
+
+    ``already``: rows written before these chunks, for the progress count."""
     written = 0
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
         pending: deque[Future[int]] = deque()
@@ -185,12 +143,12 @@ def _send(
             if len(pending) >= PARALLEL:
                 written += pending.popleft().result()
                 if progress:
-                    progress(written)
+                    progress(already + written)
             pending.append(pool.submit(_write_chunk, portal, resource_id, records, key, fresh))
         while pending:
             written += pending.popleft().result()
             if progress:
-                progress(written)
+                progress(already + written)
     return written
 
 

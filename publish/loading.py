@@ -32,7 +32,7 @@ import pandas as pd
 import yaml
 
 from .catalogue import UnsafePathError, resolve_inside
-from .errors import PublishError
+from .errors import DataNotFoundError
 from .mapping import MANAGED_BY, MANAGED_BY_KEY, RESOURCE_KEY, file_digest
 from .portal import Portal
 from .pull import connect, download_verified, matches
@@ -42,12 +42,6 @@ CACHE_APP = "kalletal-lemgo-publish"
 DESCRIPTOR_NAMES = ("datapackage.json", "datapackage.yaml", "datapackage.yml")
 DEFAULT_TRUE = ["true", "True", "TRUE", "1"]
 DEFAULT_FALSE = ["false", "False", "FALSE", "0"]
-
-
-class DataNotFoundError(PublishError, LookupError):
-    """No dataset or resource by that name (or more than one): exit code 2."""
-
-    exit_code = 2
 
 
 def load(

@@ -16,13 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
-from .errors import ConfigurationError, PublishError
-
-
-class LockHeldError(PublishError):
-    """Another run holds the lock: exit code 4."""
-
-    exit_code = 4
+from .errors import ConfigurationError, LockHeldError
 
 
 def default_lock_dir() -> Path:

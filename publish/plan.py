@@ -11,8 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .datastore import DIGEST_KEY, FIRST_LOAD, IN_PLACE, REBUILD, primary_key, shape_of, table_digest
-from .errors import PublishError
+from .datastore_schema import DIGEST_KEY, FIRST_LOAD, IN_PLACE, REBUILD, primary_key, shape_of, table_digest
+from .errors import PlanConflictError
 from .mapping import (
     MANAGED_BY,
     MANAGED_BY_KEY,
@@ -28,12 +28,6 @@ from .units import human_bytes
 CREATE, UPDATE, UPLOAD, UNCHANGED, ORPHAN, DELETE = "create", "update", "upload", "unchanged", "orphan", "delete"
 DATASTORE = "datastore"
 WRITES = {CREATE, UPDATE, UPLOAD, DELETE, DATASTORE}
-
-
-class PlanConflictError(PublishError):
-    """The portal holds something with our name that this tool did not make: exit 2."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,15 @@ import ckanapi
 import requests
 from ckanapi.common import reverse_apicontroller_action
 
-from .errors import ConfigurationError, PublishError
+from .errors import (
+    ConfigurationError,
+    NotCkanError,
+    PortalError,
+    PortalRefusedError,
+    PublishError,
+    TokenRejectedError,
+    TransientPortalError,
+)
 
 USER_AGENT = "kalletal-lemgo-publish/0.1 (+ckanapi)"
 RETRY_STATUSES = {429, 502, 503, 504}
@@ -38,32 +46,6 @@ SEARCH_PAGE = 1000
 ALWAYS, UNPROCESSED, NEVER = "always", "unprocessed", "never"
 
 ProgressCallback = Callable[[int, int], None]
-
-
-class PortalError(PublishError):
-    """A request to the portal failed; exit code 3 (rerunning is safe)."""
-
-    exit_code = 3
-
-
-class TransientPortalError(PortalError):
-    """A failure that may have been temporary (timeout, reset, 5xx) and outlived its retries."""
-
-
-class TokenRejectedError(ConfigurationError):
-    """CKAN_API_TOKEN is set, but the portal does not know it: exit code 2."""
-
-
-class NotCkanError(ConfigurationError):
-    """The URL answers, but not like CKAN's Action API: exit code 2 (check --portal / CKAN_URL)."""
-
-
-class PortalRefusedError(PortalError):
-    """CKAN answered with an error of its own (validation, authorization, not found)."""
-
-    def __init__(self, message: str, kind: str) -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 @dataclass(frozen=True)

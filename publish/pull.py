@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .catalogue import Dataset, ResourceSpec
-from .errors import ConfigurationError, PublishError
+from .errors import ConfigurationError, DigestMismatchError, PublishError
 from .mapping import FileDigest, file_digest
 from .portal import Portal, PortalError, PortalRefusedError, TransientPortalError
 from .report import Report
@@ -34,10 +34,6 @@ DOWNLOAD_ATTEMPTS = 3  # per file and run: an interrupted or damaged download is
 DOWNLOADED, PRESENT, FAILED, SKIPPED = "downloaded", "present", "failed", "skipped"
 
 FileProgress = Callable[["FileResult"], None]
-
-
-class DigestMismatchError(PortalError):
-    """A downloaded file is not what the portal says it is (sha256 or size): exit 3, not kept."""
 
 
 @dataclass

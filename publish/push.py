@@ -14,7 +14,13 @@ from typing import Any
 
 from .catalogue import Catalogue, load_catalogue
 from .datastore import DIGEST_KEY, FIRST_LOAD, delete_quietly, load_table
-from .errors import ConfigurationError, PublishError
+from .errors import (
+    ConfigurationError,
+    DeclinedError,
+    InvalidCatalogueError,
+    PublishError,
+    TooManyDeletesError,
+)
 from .lock import RunLock
 from .mapping import RESOURCE_KEY, desired_state
 from .plan import CREATE, DATASTORE, DELETE, UPDATE, UPLOAD, Action, Plan, is_managed, make_plan, package_update
@@ -25,28 +31,6 @@ from .validation import validate
 UploadProgress = Callable[[Action, int, int], None]
 Status = Callable[[str], None]  # what a run is doing before it writes, for people
 CREATE_ATTEMPTS = 3
-
-
-class InvalidCatalogueError(PublishError):
-    """The catalogue is invalid (or asks for what the portal cannot take): exit 1, nothing written."""
-
-    exit_code = 1
-
-    def __init__(self, report: Report) -> None:
-        super().__init__(f"the catalogue is invalid: {len(report.problems)} problem(s); nothing was written")
-        self.report = report
-
-
-class DeclinedError(PublishError):
-    """The person at the terminal did not confirm the plan: exit 2, nothing written."""
-
-    exit_code = 2
-
-
-class TooManyDeletesError(PublishError):
-    """The plan deletes more than ``max_deletes`` allows: exit 2, nothing written."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

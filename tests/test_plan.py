@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import publish
-from publish.datastore import table_digest
+from publish.datastore_schema import table_digest
 from publish.mapping import MANAGED_BY, DesiredPackage, desired_state
 from publish.plan import PlanConflictError, make_plan
 

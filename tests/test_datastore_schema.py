@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from publish.datastore import TYPES, datastore_fields, read_records, shape_of, table_digest
+from publish.datastore_schema import TYPES, datastore_fields, read_records, shape_of, table_digest
 from tests.conftest import REPO
 
 TABLE_SCHEMA_TYPES = {
