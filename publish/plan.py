@@ -24,6 +24,7 @@ from .mapping import (
     DesiredResource,
 )
 from .units import human_bytes
+from .unmapping import expected_digest
 
 CREATE, UPDATE, UPLOAD, UNCHANGED, ORPHAN, DELETE = "create", "update", "upload", "unchanged", "orphan", "delete"
 DATASTORE = "datastore"
@@ -266,15 +267,18 @@ def _resource_action(
 ) -> Action:
     if current is None:
         return _create_resource(package, resource, package_id)
+    # The portal's sha256: its own field, or (as this tool stored it before) ``hash`` itself. A
+    # file whose digest is only stored the old way is unchanged: its fields are updated, no upload.
+    remote = expected_digest(current)
     content_changed = (
-        current.get("hash") != resource.digest.sha256
+        remote.sha256 != resource.digest.sha256
         or _as_int(current.get("size")) != resource.digest.size
         or current.get("url_type") != "upload"
     )
     changes = [f for f in RESOURCE_FIELDS if _normal(current.get(f)) != _normal(resource.fields[f])]
     common = {"dataset": package.name, "resource": resource.key, "package_id": package_id, "resource_id": current["id"]}
     if content_changed:
-        old = str(current.get("hash") or "none")[:12]
+        old = (remote.sha256 or "none")[:12]
         return Action(
             **common,
             action=UPLOAD,

@@ -274,11 +274,11 @@ def matches(local: FileDigest, path: Path, expected: ExpectedDigest) -> bool:
     """Whether a local file is what the portal states (every digest the portal gives must agree)."""
     if expected.size is not None and local.size != expected.size:
         return False
-    if expected.sha256:
-        return local.sha256 == expected.sha256
-    if expected.md5:
-        return _md5(path) == expected.md5
-    return expected.size is not None
+    if expected.sha256 and local.sha256 != expected.sha256:
+        return False
+    if expected.md5 and (local.md5 or _md5(path)) != expected.md5:
+        return False
+    return expected.has_hash or expected.size is not None
 
 
 def download_verified(
@@ -301,7 +301,7 @@ def download_verified(
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    return FileDigest(sha256=sha256, size=size)
+    return FileDigest(sha256=sha256, size=size, md5=md5)
 
 
 def _stream(portal: Portal, url: str, handle: Any, expected: ExpectedDigest, shown: str) -> tuple[str, str, int]:
