@@ -168,8 +168,8 @@ def reader_names(titles: list[str | None]) -> list[str]:
     """The resource names a Frictionless CKAN reader gives resources with these CKAN ``name`` values.
 
     frictionless-py's CKAN reader (``frictionless[ckan]``) maps a CKAN resource with
-    frictionless-ckan-mapper, which transliterates and lower-cases its ``name`` and turns every run of characters
-    other than letters, digits, ``_`` and ``.`` into ``-`` (an empty result is
+    frictionless-ckan-mapper, which transliterates and lower-cases its ``name`` and turns every
+    run of characters other than letters, digits, ``_`` and ``.`` into ``-`` (an empty result is
     ``unnamed-resource-N``; equal results get ``-1``, ``-2``, ...), and then slugifies it
     (``Projektpartner`` → ``projektpartner``, ``Übersicht 2024`` → ``ubersicht-2024``). The same
     steps here; a unit test holds them to the reader's own code.
