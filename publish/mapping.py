@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,13 @@ from .vocabularies import THEME_BASE
 MANAGED_BY_KEY = "managed_by"
 MANAGED_BY = "kalletal-lemgo-publish"
 RESOURCE_KEY = "datapackage_resource"  # identity of a resource across pushes
-HASH_ALGORITHM = "http://spdx.org/rdf/terms#checksumAlgorithm_sha256"
+# A resource's digests (README, "Digests"): ``hash`` is the bare md5 hex digest with its SPDX
+# algorithm URI in ``hash_algorithm``, because Frictionless and the Data Package spec read an
+# unprefixed hash as md5 and ckanext-dcat writes ``hash`` verbatim as an xsd:hexBinary
+# spdx:checksumValue; the sha256 this tool compares and verifies by goes in its own field.
+SPDX_ALGORITHM = "http://spdx.org/rdf/terms#checksumAlgorithm_"
+HASH_ALGORITHM = SPDX_ALGORITHM + "md5"
+SHA256_KEY = "sha256"
 # Every extra this tool writes; extras with other keys (added by hand) are left alone.
 MANAGED_EXTRAS = (
     MANAGED_BY_KEY,
@@ -54,6 +62,7 @@ RESOURCE_FIELDS = (
     "license",
     "hash",
     "hash_algorithm",
+    SHA256_KEY,
     "size",
     "schema",
     RESOURCE_KEY,
@@ -66,6 +75,7 @@ class FileDigest:
 
     sha256: str
     size: int
+    md5: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,14 +104,15 @@ class DesiredPackage:
 
 
 def file_digest(path: Path, chunk_size: int = 1 << 20) -> FileDigest:
-    """sha256 and size of a file, read in chunks (constant memory)."""
-    digest = hashlib.sha256()
+    """sha256, md5 and size of a file, read once in chunks (constant memory)."""
+    sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
     size = 0
     with path.open("rb") as handle:
         while chunk := handle.read(chunk_size):
-            digest.update(chunk)
+            sha256.update(chunk)
+            md5.update(chunk)
             size += len(chunk)
-    return FileDigest(sha256=digest.hexdigest(), size=size)
+    return FileDigest(sha256=sha256.hexdigest(), size=size, md5=md5.hexdigest())
 
 
 def desired_state(catalogue: Catalogue) -> list[DesiredPackage]:
@@ -110,25 +121,79 @@ def desired_state(catalogue: Catalogue) -> list[DesiredPackage]:
     return [desired_package(catalogue, dataset, dataset_names) for dataset in catalogue.datasets]
 
 
-def portal_schema(schema: dict[str, Any], dataset_names: dict[str, str]) -> dict[str, Any]:
-    """The Table Schema as the portal gets it: keys to other datasets name them by their CKAN name.
+def portal_schema(
+    schema: dict[str, Any], dataset_names: dict[str, str], resource_names: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The Table Schema as the portal gets it: its keys name datasets and resources as the portal does.
 
     In the catalogue, ``catalogueForeignKeys[].reference.package`` is a dataset folder
     (``phases``), which means nothing outside this repository; on the portal it becomes the
     dataset's CKAN name (``digital-interkommunal-phasen``), which is also the folder ``publish
     pull`` writes it to, so pulled datasets can check those keys among themselves.
+
+    With ``resource_names`` (catalogue resource name → the name a CKAN reader gives it, see
+    :func:`reader_names`), keys inside the dataset (``foreignKeys[].reference.resource``) name
+    the resource as Frictionless's CKAN reader names it (``projects`` → ``projekte``), so they
+    resolve when the dataset is opened from the portal. ``publish pull`` maps them back.
     """
+    result = dict(schema)
     keys = schema.get("catalogueForeignKeys")
-    if not keys:
-        return schema
+    if keys:
+        renamed = []
+        for key in keys:
+            reference = dict(key.get("reference") or {})
+            package = reference.get("package")
+            if isinstance(package, str) and package in dataset_names:
+                reference["package"] = dataset_names[package]
+            renamed.append({**key, "reference": reference})
+        result["catalogueForeignKeys"] = renamed
+    if resource_names and schema.get("foreignKeys"):
+        result["foreignKeys"] = rename_key_resources(schema["foreignKeys"], resource_names)
+    return result
+
+
+def rename_key_resources(keys: list[Any], names: dict[str, str]) -> list[Any]:
+    """``foreignKeys`` with each ``reference.resource`` found in ``names`` renamed (``""``, the table itself, stays)."""
     renamed = []
     for key in keys:
-        reference = dict(key.get("reference") or {})
-        package = reference.get("package")
-        if isinstance(package, str) and package in dataset_names:
-            reference["package"] = dataset_names[package]
-        renamed.append({**key, "reference": reference})
-    return {**schema, "catalogueForeignKeys": renamed}
+        reference = key.get("reference") if isinstance(key, dict) else None
+        target = reference.get("resource") if isinstance(reference, dict) else None
+        if isinstance(target, str) and target and target in names:
+            key = {**key, "reference": {**reference, "resource": names[target]}}
+        renamed.append(key)
+    return renamed
+
+
+def reader_names(titles: list[str | None]) -> list[str]:
+    """The resource names a Frictionless CKAN reader gives resources with these CKAN ``name`` values.
+
+    frictionless-py's CKAN reader (``frictionless[ckan]``) maps a CKAN resource with
+    frictionless-ckan-mapper, which transliterates and lower-cases its ``name`` and turns every
+    run of characters other than letters, digits, ``_`` and ``.`` into ``-`` (an empty result is
+    ``unnamed-resource-N``; equal results get ``-1``, ``-2``, ...), and then slugifies it
+    (``Projektpartner`` → ``projektpartner``, ``Übersicht 2024`` → ``ubersicht-2024``). The same
+    steps here; a unit test holds them to the reader's own code.
+    """
+    from frictionless import helpers  # the reader's own slugify (python-slugify)
+    from text_unidecode import unidecode  # python-slugify's transliteration (the mapper's gives the same)
+
+    names = []
+    unnamed = 0
+    for title in titles:
+        name = re.sub(r"(?:\||[^\w.|])+", "-", unidecode(title).strip().lower()) if title else ""
+        if not name:
+            unnamed += 1
+            name = f"unnamed-resource-{unnamed}"
+        names.append(name)
+    counts = Counter(names)
+    seen: Counter[str] = Counter()
+    numbered = []
+    for name in names:
+        if counts[name] > 1:
+            seen[name] += 1
+            name = f"{name}-{seen[name]}"
+        numbered.append(name)
+    return [str(helpers.slugify(name)) for name in numbered]
 
 
 def desired_package(catalogue: Catalogue, dataset: Dataset, dataset_names: dict[str, str]) -> DesiredPackage:
@@ -148,7 +213,9 @@ def desired_package(catalogue: Catalogue, dataset: Dataset, dataset_names: dict[
         "extras": package_extras(catalogue, dataset),
     }
     resources = []
-    for spec in dataset.resources:
+    titles = [spec.title or spec.name for spec in dataset.resources]
+    resource_names = dict(zip((spec.name for spec in dataset.resources), reader_names(titles), strict=True))
+    for spec, title in zip(dataset.resources, titles, strict=True):
         path = catalogue.resolve(dataset, spec.path)
         schema = json.loads(catalogue.resolve(dataset, spec.schema or "").read_text(encoding="utf-8"))
         digest = file_digest(path)
@@ -158,15 +225,16 @@ def desired_package(catalogue: Catalogue, dataset: Dataset, dataset_names: dict[
                 path=path,
                 digest=digest,
                 fields={
-                    "name": spec.title or spec.name,
+                    "name": title,
                     "description": (spec.description or "").strip(),
                     "format": "CSV",
                     "mimetype": "text/csv",
                     "license": licence,
-                    "hash": digest.sha256,
+                    "hash": digest.md5,
                     "hash_algorithm": HASH_ALGORITHM,
+                    SHA256_KEY: digest.sha256,
                     "size": digest.size,
-                    "schema": json.dumps(portal_schema(schema, dataset_names), ensure_ascii=False),
+                    "schema": json.dumps(portal_schema(schema, dataset_names, resource_names), ensure_ascii=False),
                     RESOURCE_KEY: spec.name,
                 },
                 schema=schema,

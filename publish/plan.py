@@ -24,6 +24,7 @@ from .mapping import (
     DesiredResource,
 )
 from .units import human_bytes
+from .unmapping import expected_digest
 
 CREATE, UPDATE, UPLOAD, UNCHANGED, ORPHAN, DELETE = "create", "update", "upload", "unchanged", "orphan", "delete"
 DATASTORE = "datastore"
@@ -233,7 +234,7 @@ def _keeper(copies: list[dict[str, Any]], desired: DesiredResource | None) -> di
     table, then the oldest (CKAN lists resources in the order they were made)."""
 
     def rank(res: dict[str, Any]) -> tuple[int, int]:
-        right_file = desired is not None and res.get("hash") == desired.digest.sha256
+        right_file = desired is not None and expected_digest(res).sha256 == desired.digest.sha256
         return (0 if right_file else 1, 0 if _truthy(res.get("datastore_active")) else 1)
 
     return min(copies, key=rank)  # min is stable: ties keep the earliest
@@ -297,8 +298,11 @@ def _resource_action(
 ) -> Action:
     if current is None:
         return _create_resource(package, resource, package_id)
+    # The portal's sha256: its own field, or (as this tool stored it before) ``hash`` itself. A
+    # file whose digest is only stored the old way is unchanged: its fields are updated, no upload.
+    remote = expected_digest(current)
     content_changed = (
-        current.get("hash") != resource.digest.sha256
+        remote.sha256 != resource.digest.sha256
         or _as_int(current.get("size")) != resource.digest.size
         or current.get("url_type") != "upload"
     )
@@ -310,7 +314,7 @@ def _resource_action(
         "resource_id": current["id"],
     }
     if content_changed:
-        old = str(current.get("hash") or "none")[:12]
+        old = (remote.sha256 or "none")[:12]
         return Action(
             **common,
             action=UPLOAD,

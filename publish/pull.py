@@ -273,11 +273,11 @@ def matches(local: FileDigest, path: Path, expected: ExpectedDigest) -> bool:
     """Whether a local file is what the portal states (every digest the portal gives must agree)."""
     if expected.size is not None and local.size != expected.size:
         return False
-    if expected.sha256:
-        return local.sha256 == expected.sha256
-    if expected.md5:
-        return _md5(path) == expected.md5
-    return expected.size is not None
+    if expected.sha256 and local.sha256 != expected.sha256:
+        return False
+    if expected.md5 and (local.md5 or _md5(path)) != expected.md5:
+        return False
+    return expected.has_hash or expected.size is not None
 
 
 def download_verified(
@@ -300,7 +300,7 @@ def download_verified(
                     f"{shown}: the download does not match the portal's digest ({problem}); not kept"
                 )
             os.replace(temporary, path)  # atomic on one file system: a reader sees the old file or the new
-            return FileDigest(sha256=sha256, size=size)
+            return FileDigest(sha256=sha256, size=size, md5=md5)
         except (TransientPortalError, DigestMismatchError) as exc:
             # Interrupted, or bytes damaged on the way: fetch it again, a bounded number of times.
             temporary.unlink(missing_ok=True)

@@ -11,11 +11,19 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .mapping import MANAGED_BY, MANAGED_BY_KEY, MANAGED_EXTRAS, RESOURCE_KEY
+from .mapping import (
+    MANAGED_BY,
+    MANAGED_BY_KEY,
+    MANAGED_EXTRAS,
+    RESOURCE_KEY,
+    SHA256_KEY,
+    reader_names,
+    rename_key_resources,
+)
 from .vocabularies import THEME_BASE
 
 DESCRIPTOR_FILE = "datapackage.json"
@@ -136,7 +144,25 @@ def unmap_resources(raw_resources: list[dict[str, Any]]) -> list[tuple[RemoteRes
             notes=tuple(notes),
         )
         result.append((resource, raw))
-    return result
+    return _keys_by_pulled_names(result)
+
+
+def _keys_by_pulled_names(
+    resources: list[tuple[RemoteResource, dict[str, Any]]],
+) -> list[tuple[RemoteResource, dict[str, Any]]]:
+    """Keys inside the package name resources as a CKAN reader does (``projekte``); the pulled
+    Data Package names them as pull does (``projects``, the catalogue's own names)."""
+    readers = reader_names([str(raw["name"]) if raw.get("name") else None for _, raw in resources])
+    pulled = {reader: resource.name for reader, (resource, _) in zip(readers, resources, strict=True)}
+    renamed = []
+    for resource, raw in resources:
+        keys = (resource.schema or {}).get("foreignKeys")
+        if isinstance(keys, list) and keys:
+            resource = replace(
+                resource, schema={**(resource.schema or {}), "foreignKeys": rename_key_resources(keys, pulled)}
+            )
+        renamed.append((resource, raw))
+    return renamed
 
 
 def _resource_descriptor(resource: RemoteResource, raw: dict[str, Any]) -> dict[str, Any]:
@@ -211,11 +237,19 @@ def resource_schema(value: Any) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def expected_digest(resource: dict[str, Any]) -> ExpectedDigest:
-    """The digest the portal states: ``hash`` (sha256, or md5 on other portals) and ``size``."""
+    """The digests the portal states: ``sha256`` (this tool's own field), ``hash`` and ``size``.
+
+    ``hash`` is read as its prefix (``sha256:…``) or ``hash_algorithm`` say, and without either by
+    its length (md5 or sha256): this tool stores md5 there now and stored sha256 there before,
+    and other portals store either.
+    """
+    own = str(resource.get(SHA256_KEY) or "").strip().lower()
+    sha256 = own if SHA256.match(own) else None
     raw = str(resource.get("hash") or "").strip().lower()
-    algorithm, _, value = raw.rpartition(":")
-    algorithm = (algorithm or str(resource.get("hash_algorithm") or "")).lower()
-    sha256 = value if SHA256.match(value) and ("sha256" in algorithm or not algorithm) else None
+    prefix, _, value = raw.rpartition(":")
+    algorithm = (prefix or str(resource.get("hash_algorithm") or "")).lower()
+    if sha256 is None and SHA256.match(value) and ("sha256" in algorithm or not algorithm):
+        sha256 = value
     md5 = value if MD5.match(value) and ("md5" in algorithm or not algorithm) else None
     try:
         size = int(resource.get("size")) if resource.get("size") not in (None, "") else None

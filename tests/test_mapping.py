@@ -6,8 +6,18 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 import publish
-from publish.mapping import MANAGED_BY, MANAGED_EXTRAS, RESOURCE_KEY, desired_state, file_digest
+from publish.mapping import (
+    MANAGED_BY,
+    MANAGED_EXTRAS,
+    RESOURCE_KEY,
+    desired_state,
+    file_digest,
+    portal_schema,
+    reader_names,
+)
 from tests.conftest import REPO
 
 
@@ -16,6 +26,7 @@ def test_file_digest_matches_hashlib(tmp_path: Path) -> None:
     path.write_bytes(b"a,b\n" * 100_000)
     digest = file_digest(path, chunk_size=4096)
     assert digest.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert digest.md5 == hashlib.md5(path.read_bytes()).hexdigest()
     assert digest.size == 400_000
 
 
@@ -57,7 +68,11 @@ def test_resource_fields_carry_digest_and_schema() -> None:
     projects = desired_state(catalogue)[2]
     resource = projects.resources[0]
     data = (REPO / "datasets/projects/projects.csv").read_bytes()
-    assert resource.fields["hash"] == hashlib.sha256(data).hexdigest()
+    # hash: bare md5 (what Frictionless reads an unprefixed hash as; hexBinary for ckanext-dcat),
+    # named by its SPDX algorithm URI; the sha256 this tool compares by in a field of its own.
+    assert resource.fields["hash"] == hashlib.md5(data).hexdigest()
+    assert resource.fields["hash_algorithm"] == "http://spdx.org/rdf/terms#checksumAlgorithm_md5"
+    assert resource.fields["sha256"] == hashlib.sha256(data).hexdigest()
     assert resource.fields["size"] == len(data)
     assert resource.fields[RESOURCE_KEY] == "projects"
     assert resource.fields["name"] == "Projekte"
@@ -71,6 +86,51 @@ def test_resource_fields_carry_digest_and_schema() -> None:
         k: v for k, v in local.items() if k != "catalogueForeignKeys"
     }
     assert resource.schema == local  # the DataStore and validation keep using the catalogue's own
+
+
+def test_keys_inside_a_dataset_name_resources_as_the_ckan_reader_does() -> None:
+    projects = desired_state(publish.load_catalogue(REPO))[2]
+    partners_table = projects.resources[1]
+    local = json.loads((REPO / "schemas/project_partners.schema.json").read_text())
+    assert [k["reference"]["resource"] for k in local["foreignKeys"]] == ["projects"]
+    stored = json.loads(partners_table.fields["schema"])
+    # On the portal the table "projects" is the resource named "Projekte": the reader calls it "projekte".
+    assert [k["reference"]["resource"] for k in stored["foreignKeys"]] == ["projekte"]
+    assert [k["fields"] for k in stored["foreignKeys"]] == [k["fields"] for k in local["foreignKeys"]]
+    assert partners_table.schema == local
+
+
+@pytest.mark.parametrize(
+    "titles",
+    [
+        ["Projekte", "Projektpartner"],
+        ["project_partners", "Übersicht 2024", "Straße & Wege", "Bürger's Meinung", "a.b|c", "  x  "],
+        ["Zähler (€)", "Œuvre – Teil 1", "-x-", "1.2.csv"],
+        ["Phasen", "Phasen", "", None, "phasen"],
+    ],
+)
+def test_reader_names_are_the_names_frictionless_ckan_reader_gives(titles: list[str | None]) -> None:
+    # The reader's own two steps: frictionless-ckan-mapper, then the adapter's slugify.
+    from frictionless import helpers
+    from frictionless_ckan_mapper import ckan_to_frictionless
+
+    package = {"license_id": "cc-by", "resources": [{"name": t} if t is not None else {} for t in titles]}
+    expected = [helpers.slugify(r["name"]) for r in ckan_to_frictionless.dataset(package)["resources"]]
+    assert reader_names(titles) == expected
+
+
+def test_portal_schema_leaves_self_references_and_unknown_resources_alone() -> None:
+    schema = {
+        "fields": [{"name": "id"}, {"name": "parent"}, {"name": "other"}],
+        "foreignKeys": [
+            {"fields": ["parent"], "reference": {"resource": "", "fields": ["id"]}},
+            {"fields": ["other"], "reference": {"resource": "elsewhere", "fields": ["id"]}},
+            {"fields": ["other"], "reference": {"resource": "projects", "fields": ["id"]}},
+        ],
+    }
+    renamed = portal_schema(schema, {}, {"projects": "projekte"})
+    assert [k["reference"]["resource"] for k in renamed["foreignKeys"]] == ["", "elsewhere", "projekte"]
+    assert schema["foreignKeys"][2]["reference"]["resource"] == "projects"  # the input is not changed
 
 
 def test_dataset_licence_overrides_the_default(catalogue_dir: Path) -> None:

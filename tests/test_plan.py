@@ -100,11 +100,38 @@ def test_ckan_normalisations_do_not_count_as_changes(desired: list[DesiredPackag
 
 def test_changed_content_is_one_upload_to_the_same_resource(desired: list[DesiredPackage]) -> None:
     portal = as_portal(desired)
-    portal[2]["resources"][0]["hash"] = "0" * 64
+    portal[2]["resources"][0].update(sha256="0" * 64, hash="0" * 32)
     result = plan(desired, portal)
     (write,) = result.writes
     assert (write.action, write.resource, write.resource_id) == ("upload", "projects", "res-2-0")
     assert write.payload["id"] == "res-2-0" and write.local is not None
+    assert "sha256 000000000000 →" in write.detail
+
+
+def test_digest_stored_the_old_way_is_one_field_update_per_resource_no_upload(desired: list[DesiredPackage]) -> None:
+    # Before: ``hash`` held the sha256, named by the SPDX sha256 URI, and there was no ``sha256`` field.
+    portal = as_portal(desired)
+    for pkg, want in zip(portal, desired, strict=True):
+        for res, local in zip(pkg["resources"], want.resources, strict=True):
+            del res["sha256"]
+            res.update(hash=local.digest.sha256, hash_algorithm="http://spdx.org/rdf/terms#checksumAlgorithm_sha256")
+    result = plan(desired, portal)
+    assert not [a for a in result.actions if a.action == "upload"]
+    writes = result.writes
+    assert [(w.action, w.resource) for w in writes] == [
+        ("update", "partners"),
+        ("update", "phases"),
+        ("update", "projects"),
+        ("update", "project_partners"),
+    ]
+    for write in writes:
+        assert write.changes == ("hash", "hash_algorithm", "sha256")
+        assert write.bytes == 0 and write.local is None
+    # The same with a content change as well: that one is an upload.
+    portal[1]["resources"][0]["hash"] = "0" * 64
+    assert [(w.action, w.resource) for w in plan(desired, portal).writes if w.action == "upload"] == [
+        ("upload", "phases")
+    ]
 
 
 def test_metadata_only_change_is_one_package_update(desired: list[DesiredPackage]) -> None:
@@ -182,7 +209,7 @@ def test_a_duplicate_of_our_resource_is_removed_without_prune(desired: list[Desi
 def test_of_two_copies_the_one_with_the_right_file_and_table_is_kept(desired: list[DesiredPackage]) -> None:
     portal = as_portal(desired)
     first = portal[0]["resources"][0]
-    stale = {**first, "id": "res-stale", "hash": "0" * 64}
+    stale = {**first, "id": "res-stale", "sha256": "0" * 64}
     loaded = {**first, "id": "res-loaded", "datastore_active": True}
     portal[0]["resources"] = [stale, first, loaded]
     result = plan(desired, portal)
@@ -229,7 +256,7 @@ def test_loaded_tables_are_unchanged(desired: list[DesiredPackage]) -> None:
 
 def test_changed_file_reloads_its_table_in_place(desired: list[DesiredPackage]) -> None:
     portal = with_tables(as_portal(desired), desired)
-    portal[1]["resources"][0]["hash"] = "0" * 64
+    portal[1]["resources"][0]["sha256"] = "0" * 64
     portal[1]["resources"][0]["datastore_digest"] = table_digest("0" * 64, desired[1].resources[0].schema)
     writes = plan(desired, portal, datastore=True).writes
     assert [(w.resource, w.action) for w in writes] == [("phases", "upload"), ("phases", "datastore")]

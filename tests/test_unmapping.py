@@ -176,6 +176,20 @@ def test_scheming_style_top_level_extras_are_read() -> None:
     ("resource", "sha256", "md5", "size"),
     [
         ({"hash": "sha256:" + "AB" * 32, "size": "12"}, "ab" * 32, None, 12),
+        # As this tool stores it: md5 in hash (named by its SPDX URI), sha256 in a field of its own.
+        (
+            {
+                "sha256": "AB" * 32,
+                "hash": "cd" * 16,
+                "hash_algorithm": "http://spdx.org/rdf/terms#checksumAlgorithm_md5",
+            },
+            "ab" * 32,
+            "cd" * 16,
+            None,
+        ),
+        ({"hash": "cd" * 16}, None, "cd" * 16, None),
+        ({"hash": "ab" * 32}, "ab" * 32, None, None),
+        ({"sha256": "not a digest", "hash": "md5:" + "cd" * 16}, None, "cd" * 16, None),
         ({"hash": "ab" * 16, "hash_algorithm": "md5"}, None, "ab" * 16, None),
         (
             {"hash": "ab" * 32, "hash_algorithm": "http://spdx.org/rdf/terms#checksumAlgorithm_sha256"},
@@ -198,3 +212,31 @@ def test_expected_digest_trusts_only_what_it_can_check(
 def test_safe_name_is_a_valid_resource_name() -> None:
     assert safe_name("Projekte & Partner (2024)", "r") == "projekte-partner-2024"
     assert safe_name("../..", "r") == "r"
+
+
+def test_keys_inside_a_dataset_come_back_with_the_pulled_names() -> None:
+    catalogue = publish.load_catalogue(REPO)
+    projects = desired_state(catalogue)[2]
+    package = as_ckan_package(projects)
+    stored = json.loads(package["resources"][1]["schema"])
+    assert stored["foreignKeys"][0]["reference"]["resource"] == "projekte"  # as the CKAN reader names "Projekte"
+    (_, partners_table) = unmap_package(package, PORTAL).descriptor["resources"]
+    assert partners_table["name"] == "project_partners"
+    assert partners_table["schema"]["foreignKeys"][0]["reference"]["resource"] == "projects"
+
+
+def test_keys_of_other_portals_resolve_to_the_pulled_names() -> None:
+    # A portal without datapackage_resource: pulled names come from the CKAN names, keys follow them.
+    schema = {
+        "fields": [{"name": "id"}, {"name": "area"}],
+        "foreignKeys": [{"fields": ["area"], "reference": {"resource": "stadt-teile", "fields": ["id"]}}],
+    }
+    package = {
+        "name": "baume",
+        "resources": [
+            {"id": "a", "name": "stadt_teile", "url": f"{PORTAL}/a.csv", "format": "CSV"},
+            {"id": "b", "name": "Bäume", "url": f"{PORTAL}/b.csv", "format": "CSV", "schema": json.dumps(schema)},
+        ],
+    }
+    (areas, trees) = unmap_package(package).descriptor["resources"]
+    assert trees["schema"]["foreignKeys"][0]["reference"]["resource"] == areas["name"] == "stadt_teile"

@@ -177,7 +177,7 @@ def test_a_late_duplicate_on_the_portal_is_removed_by_the_next_run(
     assert publisher.json("push", "--yes")[0] == 0
     phases = names(catalogue)["phases"]
     (original,) = ckan.action.package_show(id=phases)["resources"]
-    copy_fields = {k: original[k] for k in ("name", "description", "hash", "size", "datapackage_resource")}
+    copy_fields = {k: original[k] for k in ("name", "description", "hash", "sha256", "size", "datapackage_resource")}
     ckan.action.resource_create(package_id=phases, url="http://example.org/late.csv", **copy_fields)
     assert resources_by_key(ckan, phases) == {"phases": 2}
     code, report = publisher.json("push", "--yes")  # no --prune
@@ -196,7 +196,7 @@ def test_a_damaged_or_interrupted_download_is_fetched_again_within_the_run(
     assert publisher.json("push", "--yes")[0] == 0
     phases = names(catalogue)["phases"]
     (resource,) = ckan.action.package_show(id=phases)["resources"]
-    expected = ExpectedDigest(sha256=resource["hash"], md5=None, size=int(resource["size"]))
+    expected = ExpectedDigest(sha256=resource["sha256"], md5=resource["hash"], size=int(resource["size"]))
     seen: list[str] = []
 
     def schedule(n: int, method: str, path: str) -> str | None:
@@ -212,7 +212,7 @@ def test_a_damaged_or_interrupted_download_is_fetched_again_within_the_run(
     finally:
         proxy.stop()
     assert proxy.faults() == ["corrupt", "truncate"] and len(seen) == 3
-    assert digest.sha256 == resource["hash"] and target.stat().st_size == int(resource["size"])
+    assert digest.sha256 == resource["sha256"] and target.stat().st_size == int(resource["size"])
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".publish-part")] == []
 
     # Damaged every time: after the bounded attempts, an error naming the file; nothing kept.

@@ -129,7 +129,11 @@ def test_pull_checks_keys_between_the_datasets_it_pulled(
     resource = ckan.action.package_show(id=pulled_names["phases"])["resources"][0]
     with shorter.open("rb") as upload:
         ckan.action.resource_patch(
-            id=resource["id"], upload=upload, hash=file_digest(shorter).sha256, size=shorter.stat().st_size
+            id=resource["id"],
+            upload=upload,
+            hash=file_digest(shorter).md5,
+            sha256=file_digest(shorter).sha256,
+            size=shorter.stat().st_size,
         )
     code, report = puller.json("--all", "--organization", organization, "--to", str(tmp_path / "all"))
     assert code == 1, report

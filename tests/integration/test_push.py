@@ -26,7 +26,7 @@ from click.testing import CliRunner
 
 from publish.cli import main
 from publish.lock import RunLock
-from publish.mapping import portal_schema
+from publish.mapping import portal_schema, reader_names
 from tests.conftest import REPO
 from tests.integration.fault_proxy import FaultProxy
 from tests.integration.publishing import Publisher, loads, names, writes
@@ -75,14 +75,19 @@ def test_first_publish_reads_back_field_by_field(
     for key, package in packages.items():
         local = yaml.safe_load((catalogue / "datasets" / key / "datapackage.yaml").read_text())
         assert [r["datapackage_resource"] for r in package["resources"]] == [r["name"] for r in local["resources"]]
+        keys, titles = [r["name"] for r in local["resources"]], [r["title"] for r in local["resources"]]
         for resource, spec in zip(package["resources"], local["resources"], strict=True):
             path = catalogue / "datasets" / key / spec["path"]
             data = path.read_bytes()
-            assert resource["hash"] == hashlib.sha256(data).hexdigest()
+            assert resource["hash"] == hashlib.md5(data).hexdigest()
+            assert resource["hash_algorithm"] == "http://spdx.org/rdf/terms#checksumAlgorithm_md5"
+            assert resource["sha256"] == hashlib.sha256(data).hexdigest()
             assert int(resource["size"]) == len(data)
             assert resource["url_type"] == "upload"
             local_schema = json.loads((catalogue / "datasets" / key / spec["schema"]).read_text())
-            assert json.loads(resource["schema"]) == portal_schema(local_schema, names(catalogue))
+            assert json.loads(resource["schema"]) == portal_schema(
+                local_schema, names(catalogue), dict(zip(keys, reader_names(titles), strict=True))
+            )
             download = requests.get(resource["url"], headers={"Authorization": ckan_api_token}, timeout=30)
             assert download.status_code == 200
             assert download.content == data

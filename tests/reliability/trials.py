@@ -65,7 +65,7 @@ def compare_with_catalogue(ckan: ckanapi.RemoteCKAN, catalogue: Path, organizati
             if path is None:
                 continue
             local = hashlib.sha256(path.read_bytes()).hexdigest()
-            if str(resource.get("hash", "")).removeprefix("sha256:") != local:
+            if resource.get("sha256") != local:
                 mismatches.append(f"{name}/{resource['datapackage_resource']}: digest differs from the local file")
             if str(resource.get("size")) != str(path.stat().st_size):
                 mismatches.append(f"{name}/{resource['datapackage_resource']}: size differs")
