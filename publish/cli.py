@@ -24,6 +24,7 @@ from .cli_common import (
     fail,
     json_option,
 )
+from .cli_dcat import dcat as dcat_command
 from .cli_pull import pull as pull_command
 from .errors import PublishError
 from .plan import Action, Plan
@@ -355,3 +356,4 @@ def _print_report(report: Report) -> None:
 
 
 main.add_command(pull_command)
+main.add_command(dcat_command)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,8 +132,16 @@ def portal_schema(schema: dict[str, Any], dataset_names: dict[str, str]) -> dict
     return {**schema, "catalogueForeignKeys": renamed}
 
 
-def desired_package(catalogue: Catalogue, dataset: Dataset, dataset_names: dict[str, str]) -> DesiredPackage:
-    """One dataset as the portal should hold it; ``dataset_names`` maps folders to CKAN names."""
+def desired_package(
+    catalogue: Catalogue,
+    dataset: Dataset,
+    dataset_names: dict[str, str],
+    fingerprint: Callable[[Path], FileDigest] = file_digest,
+) -> DesiredPackage:
+    """One dataset as the portal should hold it; ``dataset_names`` maps folders to CKAN names.
+
+    ``fingerprint`` digests each file (a metadata-only check passes one that reads nothing).
+    """
     meta = catalogue.meta
     d = dataset.descriptor
     licence = package_licence(catalogue, dataset)
@@ -151,7 +160,7 @@ def desired_package(catalogue: Catalogue, dataset: Dataset, dataset_names: dict[
     for spec in dataset.resources:
         path = catalogue.resolve(dataset, spec.path)
         schema = json.loads(catalogue.resolve(dataset, spec.schema or "").read_text(encoding="utf-8"))
-        digest = file_digest(path)
+        digest = fingerprint(path)
         resources.append(
             DesiredResource(
                 key=spec.name,
