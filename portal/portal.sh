@@ -38,6 +38,10 @@ SOLR_LIB="$CACHE_ROOT/solr-$SOLR_VERSION/lib"
 ORG_NAME="digital-interkommunal"
 ORG_TITLE="digital.interkommunal Kalletal.Lemgo"
 PUBLISHER_NAME="digital.interkommunal Kalletal.Lemgo (Alte Hansestadt Lemgo und Gemeinde Kalletal)"
+# Facts from https://digital-interkommunal.de/wissenswertes/ (the project's own page).
+ORG_DESCRIPTION="Gemeinsames Smart City-Projekt der Alten Hansestadt Lemgo und der Gemeinde Kalletal, seit 2021 \
+gefördert im Bundesprogramm „Modellprojekte Smart Cities: Stadtentwicklung und Digitalisierung“. \
+Quelle: https://digital-interkommunal.de/wissenswertes/"
 ADMIN_USER="admin"
 EDITOR_USER="steward"
 
@@ -229,6 +233,8 @@ install_system_packages() {
         missing+=(openjdk-17-jdk-headless)
     fi
     command -v curl >/dev/null || missing+=(curl)
+    # headless Chromium for the browser test of the portal's pages (tests/integration/test_browser.py)
+    command -v chromium >/dev/null || missing+=(chromium)
     have_pkg ca-certificates || missing+=(ca-certificates)
     command -v runuser >/dev/null || command -v su >/dev/null || missing+=(util-linux)
     ((${#missing[@]})) || return 0
@@ -546,10 +552,21 @@ bootstrap_ckan() {
             PORTAL_EDITOR_PASSWORD="$EDITOR_PASSWORD" \
             "$CKAN_VENV/bin/python" "$PORTAL_DIR/bootstrap.py" \
             --url "http://127.0.0.1:$CKAN_PORT" --org "$ORG_NAME" --org-title "$ORG_TITLE" \
-            --user "$EDITOR_USER" --email "$EDITOR_USER@example.org" --token-name portal-editor \
+            --org-description "$ORG_DESCRIPTION" --user "$EDITOR_USER" --email "$EDITOR_USER@example.org" --token-name portal-editor \
             2>> "$log" < /dev/null) || service_failed ckan "$log" "bootstrap.py failed"
         [[ -n "$tok" ]] || service_failed ckan "$log" "no API token for $EDITOR_USER"
         (umask 077 && echo "$tok" > "$tokdir/editor.token")
+    fi
+    # The organization's title and description, brought up to date when they change here.
+    local org_want org_have=""
+    org_want=$(printf '%s\n' "$ORG_TITLE" "$ORG_DESCRIPTION" | sha256sum | cut -c1-64)
+    [[ -f "$CKAN_DIR/org.sha256" ]] && org_have=$(cat "$CKAN_DIR/org.sha256")
+    if [[ "$org_want" != "$org_have" ]]; then
+        CKAN_SYSADMIN_TOKEN="$(cat "$tokdir/sysadmin.token")" "$CKAN_VENV/bin/python" "$PORTAL_DIR/bootstrap.py" \
+            --url "http://127.0.0.1:$CKAN_PORT" --org "$ORG_NAME" --org-title "$ORG_TITLE" \
+            --org-description "$ORG_DESCRIPTION" --org-only >> "$log" 2>&1 < /dev/null ||
+            service_failed ckan "$log" "updating organization $ORG_NAME failed"
+        echo "$org_want" > "$CKAN_DIR/org.sha256"
     fi
     write_env_files
 }
