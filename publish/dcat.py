@@ -75,6 +75,10 @@ def catalogue_graph(
 def serialize(graph: Graph, fmt: str = "ttl") -> str:
     if fmt not in FORMATS:
         raise ConfigurationError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    if fmt == "jsonld":
+        context = {prefix: str(ns) for prefix, ns in dcatde_graph.PREFIXES.items()}
+        context["xsd"] = "http://www.w3.org/2001/XMLSchema#"
+        return graph.serialize(format="json-ld", context=context, auto_compact=True)
     return graph.serialize(format=FORMATS[fmt])
 
 

@@ -60,7 +60,9 @@ def test_publish_dcat_writes_a_file(tmp_path: Path) -> None:
     target = tmp_path / "catalogue.jsonld"
     code, _out, err = run("dcat", "--catalogue", str(REPO), "--base-url", BASE, "--format", "jsonld", "-o", str(target))
     assert code == 0, err
-    assert any("dcat#Catalog" in str(node.get("@type")) for node in json.loads(target.read_text()))
+    document = json.loads(target.read_text())
+    assert document["@context"]["dcatde"] == vocab.DCATDE
+    assert any(node.get("@type") == "dcat:Catalog" for node in document["@graph"])
 
 
 def test_publish_dcat_needs_a_portal_or_base_url() -> None:
