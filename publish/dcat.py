@@ -102,6 +102,8 @@ def check(catalogue: Catalogue) -> list[Problem]:
             continue
         dataset_ref = _owning_dataset(graph, finding.node)
         predicate = _top_predicate(graph, finding.node, dataset_ref, finding.path_node)
+        if predicate == _P.DCAT.distribution and finding.path_node == _P.DCT.license:
+            predicate = _P.DCT.license  # a distribution's licence is the dataset's or the catalogue's
         file = catalogue.relative(catalogue.meta_file)
         key = CATALOGUE_FIELDS.get(predicate) if predicate is not None else None
         if dataset_ref in files and (
