@@ -2,9 +2,10 @@
 
 Called by portal.sh once CKAN answers, with the sysadmin token in the
 environment (CKAN_SYSADMIN_TOKEN). Idempotent: it creates what is missing
-  - the organization (name, title),
+  - the organization (name, title, description),
   - the editor user and its editor membership in that organization,
 and prints a fresh API token for the editor on stdout (nothing else).
+With --org-only it only brings the organization's title and description up to date.
 Standard library only, so any Python 3 can run it.
 """
 
@@ -50,16 +51,23 @@ def main():
     ap.add_argument("--url", required=True)
     ap.add_argument("--org", required=True)
     ap.add_argument("--org-title", required=True)
-    ap.add_argument("--user", required=True)
-    ap.add_argument("--email", required=True)
+    ap.add_argument("--org-description", default="")
+    ap.add_argument("--user")
+    ap.add_argument("--email")
     ap.add_argument("--token-name", default="portal")
+    ap.add_argument("--org-only", action="store_true")
     args = ap.parse_args()
     token = os.environ["CKAN_SYSADMIN_TOKEN"]
-    password = os.environ["PORTAL_EDITOR_PASSWORD"]
     base = args.url.rstrip("/")
 
+    org = {"name": args.org, "title": args.org_title, "description": args.org_description}
     if not exists(base, token, "organization_show", args.org):
-        must(base, token, "organization_create", {"name": args.org, "title": args.org_title})
+        must(base, token, "organization_create", org)
+    else:
+        must(base, token, "organization_patch", {"id": args.org, **org})
+    if args.org_only:
+        return
+    password = os.environ["PORTAL_EDITOR_PASSWORD"]
     if not exists(base, token, "user_show", args.user):
         must(base, token, "user_create", {"name": args.user, "email": args.email, "password": password})
     must(base, token, "organization_member_create", {"id": args.org, "username": args.user, "role": "editor"})

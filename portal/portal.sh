@@ -21,6 +21,7 @@ STATE="${PORTAL_STATE:-.portal}"
 CKAN_VERSION="${CKAN_VERSION:-2.12.0}"
 SOLR_VERSION="${SOLR_VERSION:-9.10.1}"
 GUNICORN_VERSION="${GUNICORN_VERSION:-23.0.0}"
+CKANEXT_DCAT_VERSION="${CKANEXT_DCAT_VERSION:-2.4.4}"
 CKAN_PORT="${CKAN_PORT:-5000}"
 SOLR_PORT="${SOLR_PORT:-8983}"
 PG_PORT="${PG_PORT:-54329}"
@@ -36,6 +37,11 @@ SOLR_LIB="$CACHE_ROOT/solr-$SOLR_VERSION/lib"
 
 ORG_NAME="digital-interkommunal"
 ORG_TITLE="digital.interkommunal Kalletal.Lemgo"
+PUBLISHER_NAME="digital.interkommunal Kalletal.Lemgo (Alte Hansestadt Lemgo und Gemeinde Kalletal)"
+# Facts from https://digital-interkommunal.de/wissenswertes/ (the project's own page).
+ORG_DESCRIPTION="Gemeinsames Smart City-Projekt der Alten Hansestadt Lemgo und der Gemeinde Kalletal, seit 2021 \
+gefördert im Bundesprogramm „Modellprojekte Smart Cities: Stadtentwicklung und Digitalisierung“. \
+Quelle: https://digital-interkommunal.de/wissenswertes/"
 ADMIN_USER="admin"
 EDITOR_USER="steward"
 
@@ -227,6 +233,8 @@ install_system_packages() {
         missing+=(openjdk-17-jdk-headless)
     fi
     command -v curl >/dev/null || missing+=(curl)
+    # headless Chromium for the browser test of the portal's pages (tests/integration/test_browser.py)
+    command -v chromium >/dev/null || missing+=(chromium)
     have_pkg ca-certificates || missing+=(ca-certificates)
     command -v runuser >/dev/null || command -v su >/dev/null || missing+=(util-linux)
     ((${#missing[@]})) || return 0
@@ -282,6 +290,30 @@ install_ckan() {
         die "pip could not install CKAN $CKAN_VERSION (log: $LOGS/install.log)"
     fi
     touch "$CKAN_VENV/.portal-complete"
+}
+
+# ckanext-dcat (DCAT endpoints) and our DCAT-AP.de profile (portal/ckanext-dcatde_lite, with the
+# repository's dcat_ap_de package copied in): reinstalled whenever their sources change.
+install_dcat() {
+    local plugin="$PORTAL_DIR/ckanext-dcatde_lite" want have="" stage
+    want=$( (echo "ckanext-dcat==$CKANEXT_DCAT_VERSION" &&
+        cd "$REPO" && find portal/ckanext-dcatde_lite dcat_ap_de -type f \( -name '*.py' -o -name '*.ttl' -o -name '*.toml' \) \
+        -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-64)
+    [[ -f "$CKAN_VENV/.dcatde-lite.sha256" ]] && have=$(cat "$CKAN_VENV/.dcatde-lite.sha256")
+    [[ "$want" == "$have" ]] && return 0
+    say "installing ckanext-dcat $CKANEXT_DCAT_VERSION and the DCAT-AP.de profile (ckanext-dcatde_lite) into $CKAN_VENV"
+    stage=$(mktemp -d)
+    cp -r "$plugin/." "$stage/"
+    cp -r "$REPO/dcat_ap_de" "$stage/dcat_ap_de"
+    find "$stage" -name __pycache__ -prune -exec rm -rf {} +
+    if ! "$CKAN_VENV/bin/pip" install -q "ckanext-dcat==$CKANEXT_DCAT_VERSION" "$stage" \
+        >> "$LOGS/install.log" 2>&1 < /dev/null; then
+        rm -rf "$stage"
+        tail -n 30 "$LOGS/install.log" >&2
+        die "pip could not install ckanext-dcat / ckanext-dcatde_lite (log: $LOGS/install.log)"
+    fi
+    rm -rf "$stage"
+    echo "$want" > "$CKAN_VENV/.dcatde-lite.sha256"
 }
 
 # ---------------------------------------------------------------- state folder
@@ -432,11 +464,21 @@ configure_ckan() {
         "sqlalchemy.url=postgresql://ckan_writer:$PG_WRITER_PASSWORD@$pg/ckan"
         "ckan.datastore.write_url=postgresql://ckan_writer:$PG_WRITER_PASSWORD@$pg/datastore"
         "ckan.datastore.read_url=postgresql://datastore_ro:$PG_READER_PASSWORD@$pg/datastore"
-        "ckan.plugins=activity datastore datatables_view image_view"
+        "ckan.plugins=activity datastore datatables_view image_view dcat"
         "solr_url=http://127.0.0.1:$SOLR_PORT/solr/ckan"
         "ckan.redis.url=redis://127.0.0.1:$REDIS_PORT/0"
         "ckan.site_url=http://127.0.0.1:$CKAN_PORT"
         "ckan.site_title=digital.interkommunal (local portal)"
+        "ckan.site_description=Offene Daten des Smart City-Modellprojekts digital.interkommunal Kalletal.Lemgo (lokales Portal)"
+        # German first, English offered (as a municipality's portal would show it)
+        "ckan.locale_default=de"
+        "ckan.locales_offered=de en"
+        # DCAT: /catalog.{ttl,rdf,jsonld}, /dataset/<name>.{ttl,rdf,jsonld} in DCAT-AP.de 2.0
+        "ckanext.dcat.rdf.profiles=dcatap_de_lite"
+        "ckanext.dcat.base_uri=http://127.0.0.1:$CKAN_PORT"
+        "ckanext.dcatde_lite.publisher_name=$PUBLISHER_NAME"
+        "ckanext.dcatde_lite.publisher_url=https://digital-interkommunal.de/"
+        "ckanext.dcatde_lite.publisher_type=http://purl.org/adms/publishertype/LocalAuthority"
         "ckan.storage_path=$STATE/storage"
         "ckan.max_resource_size=$CKAN_MAX_RESOURCE_MB"
         "licenses_group_url=file://$PORTAL_DIR/licenses.json"
@@ -510,10 +552,21 @@ bootstrap_ckan() {
             PORTAL_EDITOR_PASSWORD="$EDITOR_PASSWORD" \
             "$CKAN_VENV/bin/python" "$PORTAL_DIR/bootstrap.py" \
             --url "http://127.0.0.1:$CKAN_PORT" --org "$ORG_NAME" --org-title "$ORG_TITLE" \
-            --user "$EDITOR_USER" --email "$EDITOR_USER@example.org" --token-name portal-editor \
+            --org-description "$ORG_DESCRIPTION" --user "$EDITOR_USER" --email "$EDITOR_USER@example.org" --token-name portal-editor \
             2>> "$log" < /dev/null) || service_failed ckan "$log" "bootstrap.py failed"
         [[ -n "$tok" ]] || service_failed ckan "$log" "no API token for $EDITOR_USER"
         (umask 077 && echo "$tok" > "$tokdir/editor.token")
+    fi
+    # The organization's title and description, brought up to date when they change here.
+    local org_want org_have=""
+    org_want=$(printf '%s\n' "$ORG_TITLE" "$ORG_DESCRIPTION" | sha256sum | cut -c1-64)
+    [[ -f "$CKAN_DIR/org.sha256" ]] && org_have=$(cat "$CKAN_DIR/org.sha256")
+    if [[ "$org_want" != "$org_have" ]]; then
+        CKAN_SYSADMIN_TOKEN="$(cat "$tokdir/sysadmin.token")" "$CKAN_VENV/bin/python" "$PORTAL_DIR/bootstrap.py" \
+            --url "http://127.0.0.1:$CKAN_PORT" --org "$ORG_NAME" --org-title "$ORG_TITLE" \
+            --org-description "$ORG_DESCRIPTION" --org-only >> "$log" 2>&1 < /dev/null ||
+            service_failed ckan "$log" "updating organization $ORG_NAME failed"
+        echo "$org_want" > "$CKAN_DIR/org.sha256"
     fi
     write_env_files
 }
@@ -625,6 +678,7 @@ cmd_start() {
     install_system_packages
     install_solr_jars
     install_ckan
+    install_dcat
     write_ports
 
     local name

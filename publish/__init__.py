@@ -16,6 +16,8 @@ The Python API mirrors the ``publish`` command::
     frames = publish.load_package("digital-interkommunal-projekte")
 """
 
+import sys
+import types
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +85,19 @@ if TYPE_CHECKING:
     from .push import RunResult, diff, push
     from .report import Problem, Report
     from .validation import validate
+
+
+class _Package(types.ModuleType):
+    """``publish.push`` and ``publish.pull`` are the functions, also after their modules of the
+    same name are imported (the import system would otherwise bind the module to the name)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("push", "pull") and isinstance(value, types.ModuleType):
+            return  # the module stays in sys.modules ("publish.push"); the package's name is the function
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

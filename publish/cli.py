@@ -21,6 +21,7 @@ from .cli_common import (
     install_traceback_redaction,
     json_option,
 )
+from .cli_dcat import dcat as dcat_command
 from .cli_pull import pull as pull_command
 from .errors import EXIT_INVALID, EXIT_OK, EXIT_PORTAL, InvalidCatalogueError, PublishError
 from .units import human_bytes
@@ -370,3 +371,4 @@ def _print_report(report: Report) -> None:
 
 
 main.add_command(pull_command)
+main.add_command(dcat_command)

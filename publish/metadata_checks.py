@@ -55,7 +55,11 @@ def check_catalogue_meta(catalogue: Catalogue) -> list[Problem]:
     need(_is_text(org.get("title")), "organization.title", "the organization's title is required")
 
     publisher = _mapping(meta.get("publisher"))
-    need(_is_text(publisher.get("name")), "publisher.name", "the publisher's name is required (DCAT-AP.de K36)")
+    need(
+        _is_text(publisher.get("name")),
+        "publisher.name",
+        "DCAT-AP.de Konvention 36: the publisher's name is required (who grants the rights of use)",
+    )
     if "url" in publisher:
         need(_is_url(publisher["url"]), "publisher.url", "must be an http(s) URL", publisher["url"])
     if "type" in publisher:
@@ -71,7 +75,7 @@ def check_catalogue_meta(catalogue: Catalogue) -> list[Problem]:
     need(
         _is_url(contact.get("url")) or bool(EMAIL.match(str(contact.get("email", "")))),
         "contact",
-        "the contact needs an email or an http(s) url (DCAT-AP.de K01)",
+        "DCAT-AP.de Konvention 01: the contact needs an email or an http(s) url",
     )
 
     need(meta.get("license") in LICENCES, "license", _licence_hint(), meta.get("license"))
@@ -95,7 +99,7 @@ def check_catalogue_meta(catalogue: Catalogue) -> list[Problem]:
     need(
         isinstance(uris, list) and bool(uris) and all(str(u).startswith(GEOCODING_BASE) for u in uris),
         "geocoding.uris",
-        f"a list of political geocoding URIs starting with {GEOCODING_BASE}",
+        f"DCAT-AP.de Konvention 08: a list of political geocoding URIs starting with {GEOCODING_BASE}",
         uris,
     )
     level = str(geo.get("level", ""))
@@ -143,7 +147,7 @@ def check_dataset_descriptor(catalogue: Catalogue, dataset: Dataset) -> list[Pro
     need(
         isinstance(themes, list) and bool(themes) and all(t in THEMES for t in themes),
         "themes",
-        f"a non-empty list of EU data themes; allowed: {', '.join(THEMES)}",
+        f"DCAT-AP.de Konvention 30: a non-empty list of EU data themes; allowed: {', '.join(THEMES)}",
         themes,
     )
     if "frequency" in d:
@@ -241,7 +245,8 @@ def _check_temporal(file: str, temporal: Any) -> list[Problem]:
             Problem(
                 file,
                 "metadata-error",
-                "temporal coverage needs at least a start date (YYYY-MM-DD)",
+                "DCAT-AP.de Konvention 38: temporal coverage needs a start or an end; "
+                "here at least a start date (YYYY-MM-DD)",
                 field="temporal.start",
             )
         ]
@@ -255,7 +260,7 @@ def _check_temporal(file: str, temporal: Any) -> list[Problem]:
                     Problem(
                         file,
                         "metadata-error",
-                        "must be a date YYYY-MM-DD",
+                        "must be a date YYYY-MM-DD (DCAT-AP.de Spezifikation: dates are xsd:date)",
                         field=f"temporal.{key}",
                         value=_shown(temporal[key]),
                     )
@@ -284,7 +289,7 @@ def _as_date(value: Any) -> dt.date | None:
 
 
 def _licence_hint() -> str:
-    return "a known licence URI; allowed: " + ", ".join(LICENCES)
+    return "DCAT-AP.de Konvention 32: a licence URI of the dcat-ap.de list; allowed: " + ", ".join(LICENCES)
 
 
 def _mapping(value: Any) -> dict:

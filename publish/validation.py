@@ -72,6 +72,7 @@ def validate(catalogue: Catalogue | str | Path = ".", status: Callable[[str], No
             if table is not None:
                 tables[(dataset.key, spec.name)] = table
     report.problems += _check_catalogue_keys(catalogue, tables)
+    report.problems += _check_dcat(catalogue, report.problems)
     for dataset in catalogue.datasets:
         own = [t for (key, _), t in tables.items() if key == dataset.key]
         if own:
@@ -82,6 +83,22 @@ def validate(catalogue: Catalogue | str | Path = ".", status: Callable[[str], No
             report.problems += problems
             report.rows += rows
     return report
+
+
+def _check_dcat(catalogue: Catalogue, found: list[Problem]) -> list[Problem]:
+    """The DCAT-AP.de rules (the SHACL shapes the portal's output is checked with), on the metadata.
+
+    A key that already has a problem is not reported twice. Where the catalogue is too broken to
+    map (a missing schema file, say), those problems are already reported.
+    """
+    from .dcat import check
+
+    try:
+        problems = check(catalogue)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, UnsafePathError):
+        return []
+    seen = {(p.file, (p.field or "").split(".")[0].split("[")[0]) for p in found}
+    return [p for p in problems if (p.file, (p.field or "").split(".")[0]) not in seen]
 
 
 def validate_tables(packages: list[list[Table]]) -> tuple[list[Problem], int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -15,6 +16,7 @@ CORE = [
     "publish.datastore_schema",
     "publish.report",
     "publish.errors",
+    "publish.dcat",
 ]
 
 
@@ -37,6 +39,17 @@ def test_the_command_line_help_loads_neither_frictionless_nor_ckanapi() -> None:
 
 
 def test_the_pull_command_names_outcomes_as_the_library_does() -> None:
-    from publish import cli_pull, pull
+    from publish import cli_pull
 
+    pull = importlib.import_module("publish.pull")
     assert (cli_pull.DOWNLOADED, cli_pull.PRESENT, cli_pull.FAILED) == (pull.DOWNLOADED, pull.PRESENT, pull.FAILED)
+
+
+def test_publish_push_and_pull_stay_the_functions_after_their_modules_load() -> None:
+    probe = (
+        "import publish, publish.cli, publish.push, publish.pull; from publish.push import execute; "
+        "import importlib; importlib.import_module('publish.pull'); "
+        "print(callable(publish.push) and publish.push.__name__, callable(publish.pull) and publish.pull.__name__)"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    assert loaded.stdout.split() == ["push", "pull"]

@@ -1,0 +1,83 @@
+"""Check RDF against the project's SHACL shapes for DCAT-AP.de 2.0 "Spezifikation + Konventionen".
+
+``check(graph)`` returns the findings (violations and warnings), each with the rule it breaks in
+its message ("DCAT-AP.de Konvention 38: ..."). pyshacl is imported only when a check runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, SH
+
+SHAPES_FILE = Path(__file__).resolve().parent / "shapes" / "dcat-ap-de-2.0.ttl"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One SHACL result: ``severity`` is "Violation", "Warning" or "Info"."""
+
+    severity: str
+    message: str
+    focus: str
+    path: str | None = None
+    value: str | None = None
+    node: Any = field(default=None, compare=False, repr=False)  # the focus node itself
+    path_node: Any = field(default=None, compare=False, repr=False)
+
+    def __str__(self) -> str:
+        where = f" [{self.path}]" if self.path else ""
+        shown = f" (value: {self.value})" if self.value else ""
+        return f"{self.severity}: {self.focus}{where}: {self.message}{shown}"
+
+
+@cache
+def shapes() -> Graph:
+    return Graph().parse(SHAPES_FILE, format="turtle")
+
+
+def check(data: Graph) -> list[Finding]:
+    """Validate ``data``; all findings, violations first."""
+    from pyshacl import validate
+
+    _conforms, report, _text = validate(
+        data, shacl_graph=shapes(), inference="none", advanced=True, allow_warnings=True
+    )
+    findings = []
+    for result in report.subjects(RDF.type, SH.ValidationResult):
+        severity = str(report.value(result, SH.resultSeverity)).rsplit("#", 1)[-1]
+        messages = [str(m) for m in report.objects(result, SH.resultMessage)]
+        path = report.value(result, SH.resultPath)
+        value = report.value(result, SH.value)
+        findings.append(
+            Finding(
+                severity=severity,
+                message="; ".join(sorted(messages)) or "(no message)",
+                focus=_short(data, report.value(result, SH.focusNode)),
+                path=_short(data, path) if isinstance(path, URIRef) else None,
+                value=_short(data, value) if value is not None else None,
+                node=report.value(result, SH.focusNode),
+                path_node=path,
+            )
+        )
+    order = {"Violation": 0, "Warning": 1, "Info": 2}
+    return sorted(set(findings), key=lambda f: (order.get(f.severity, 3), f.focus, f.message))
+
+
+def violations(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == "Violation"]
+
+
+def _short(graph: Graph, node: object) -> str:
+    if isinstance(node, URIRef):
+        try:
+            return graph.namespace_manager.normalizeUri(node)
+        except Exception:
+            return str(node)
+    if isinstance(node, Literal):
+        return str(node)
+    return "[blank node]" if node is not None else ""

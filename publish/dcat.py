@@ -1,0 +1,239 @@
+"""The catalogue as DCAT-AP.de 2.0 RDF, from the local files, and its check against the SHACL shapes.
+
+The CKAN package dicts come from :mod:`publish.mapping` (what ``publish push`` writes); the RDF
+comes from :mod:`dcat_ap_de.graph`, the module the portal's CKAN profile uses as well. So
+``publish dcat`` shows what the portal's ``/catalog.ttl`` will say, without a portal.
+
+Where distributions point:
+- with a portal: the dataset and resource URIs and download URLs the portal gives them
+  (``<portal>/dataset/<id>``, ``.../resource/<id>``, ``.../download/<file>``), as its own DCAT
+  endpoints write them; every dataset must have been pushed;
+- else under a base URL: ``<base>/dataset/<name>``, ``<base>/dataset/<name>/resource/<resource>``
+  and the file at ``<base>/dataset/<name>/<file name>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from rdflib import Graph, URIRef
+
+from dcat_ap_de import graph as dcatde_graph
+from dcat_ap_de import shacl
+
+from .catalogue import Catalogue
+from .errors import ConfigurationError
+from .mapping import RESOURCE_KEY, DesiredPackage, FileDigest, desired_package, desired_state
+from .report import Problem
+
+if TYPE_CHECKING:
+    from .portal import Portal
+
+# --format value -> rdflib serializer
+FORMATS = {"ttl": "turtle", "rdf": "pretty-xml", "jsonld": "json-ld"}
+CHECK_BASE = "https://portal.invalid"  # stands in for the portal in `publish validate`
+
+
+def catalogue_graph(
+    catalogue: Catalogue,
+    *,
+    base_url: str | None = None,
+    portal: Portal | None = None,
+    packages: list[DesiredPackage] | None = None,
+) -> Graph:
+    """The whole catalogue as one DCAT-AP.de graph (dcat:Catalog, its datasets and distributions)."""
+    if portal is None and not base_url:
+        raise ConfigurationError("give --portal URL or --base-url URL: where the datasets and their files are found")
+    base = (portal.url if portal is not None else str(base_url)).rstrip("/")
+    meta = catalogue.meta
+    g = dcatde_graph.bind_prefixes(Graph())
+    catalog_ref = URIRef(base)
+    modified = []
+    datasets = []
+    for package in packages if packages is not None else desired_state(catalogue):
+        if portal is not None:
+            ref, ckan_package, resource_ref = _on_portal(portal, catalogue, package)
+            modified.append(str(ckan_package.get("metadata_modified") or ""))
+        else:
+            ref, ckan_package, resource_ref = _under_base(base, catalogue, package)
+        dcatde_graph.add_dataset(g, ref, ckan_package, resource_ref)
+        datasets.append(ref)
+    dcatde_graph.add_catalog(
+        g,
+        catalog_ref,
+        title=str(meta.get("title") or ""),
+        description=str(meta.get("description") or meta.get("title") or ""),
+        homepage=base,
+        publisher=meta.get("publisher") or {},
+        languages=[str(x) for x in meta.get("language") or []],
+        modified=max(modified) if any(modified) else None,
+    )
+    for ref in datasets:
+        g.add((catalog_ref, dcatde_graph.DCAT.dataset, ref))
+    return g
+
+
+def serialize(graph: Graph, fmt: str = "ttl") -> str:
+    if fmt not in FORMATS:
+        raise ConfigurationError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    if fmt == "jsonld":
+        context = {prefix: str(ns) for prefix, ns in dcatde_graph.PREFIXES.items()}
+        context["xsd"] = "http://www.w3.org/2001/XMLSchema#"
+        return graph.serialize(format="json-ld", context=context, auto_compact=True)
+    return graph.serialize(format=FORMATS[fmt])
+
+
+def check(catalogue: Catalogue) -> list[Problem]:
+    """The DCAT-AP.de rules (SHACL shapes) applied to the catalogue's metadata; reads no data file.
+
+    Each violation becomes a problem in the file to fix: ``catalogue.yaml`` for what every
+    dataset takes from it (publisher, contact, licence default, geocoding, language), else the
+    dataset's descriptor.
+    """
+    names = {d.key: str(d.descriptor.get("name")) for d in catalogue.datasets}
+    packages = [desired_package(catalogue, d, names, fingerprint=_no_digest) for d in catalogue.datasets]
+    graph = catalogue_graph(catalogue, base_url=CHECK_BASE, packages=packages)
+    files = {
+        URIRef(f"{CHECK_BASE}/dataset/{p.name}"): (p, next(d for d in catalogue.datasets if d.key == p.dataset_key))
+        for p in packages
+    }
+    problems: dict[tuple[str, str | None, str], Problem] = {}
+    for finding in shacl.check(graph):
+        if finding.severity != "Violation":
+            continue
+        dataset_ref = _owning_dataset(graph, finding.node)
+        predicate = _top_predicate(graph, finding.node, dataset_ref, finding.path_node)
+        if predicate == _P.DCAT.distribution and finding.path_node == _P.DCT.license:
+            predicate = _P.DCT.license  # a distribution's licence is the dataset's or the catalogue's
+        file = catalogue.relative(catalogue.meta_file)
+        key = CATALOGUE_FIELDS.get(predicate) if predicate is not None else None
+        if dataset_ref in files and (
+            key is None or (key == "license" and files[dataset_ref][1].descriptor.get("licenses"))
+        ):
+            dataset = files[dataset_ref][1]
+            file = catalogue.relative(dataset.descriptor_file) if dataset.descriptor_file else file
+            key = DATASET_FIELDS.get(predicate, key) if predicate is not None else None
+        problem = Problem(file, "dcat-ap-de", finding.message, field=key, value=finding.value)
+        problems.setdefault((problem.file, problem.field, problem.message), problem)
+    return list(problems.values())
+
+
+# Which key of catalogue.yaml / a datapackage.yaml a DCAT property comes from.
+_P = dcatde_graph
+CATALOGUE_FIELDS: dict[URIRef, str] = {
+    _P.DCT.publisher: "publisher",
+    _P.DCAT.contactPoint: "contact",
+    _P.DCT.language: "language",
+    _P.DCT.accessRights: "access_rights",
+    _P.DCATDE.politicalGeocodingURI: "geocoding.uris",
+    _P.DCATDE.politicalGeocodingLevelURI: "geocoding.level",
+    _P.DCATDE.geocodingDescription: "geocoding.description",
+    _P.DCT.spatial: "geocoding.uris",
+    _P.DCT.license: "license",
+    _P.DCT.title: "title",
+}
+DATASET_FIELDS: dict[URIRef, str] = {
+    _P.DCT.title: "title",
+    _P.DCT.description: "description",
+    _P.DCAT.keyword: "keywords",
+    _P.DCAT.theme: "themes",
+    _P.DCAT.landingPage: "homepage",
+    _P.DCT.identifier: "identifier",
+    _P.DCT.temporal: "temporal",
+    _P.DCT.accrualPeriodicity: "frequency",
+    _P.DCT.license: "licenses",
+    _P.DCAT.distribution: "resources",
+}
+
+
+def _no_digest(_path: Any) -> FileDigest:
+    return FileDigest(sha256="", size=0)
+
+
+def _owning_dataset(graph: Graph, node: Any) -> URIRef | None:
+    """The dcat:Dataset a node belongs to (itself, or the dataset above a blank node or distribution)."""
+    seen = set()
+    while node is not None and node not in seen:
+        seen.add(node)
+        if (node, dcatde_graph.RDF.type, dcatde_graph.DCAT.Dataset) in graph:
+            return node
+        node = next(graph.subjects(None, node), None)
+    return None
+
+
+def _top_predicate(graph: Graph, node: Any, dataset_ref: URIRef | None, path: Any) -> URIRef | None:
+    """The dataset's own property that leads to ``node`` (or ``path`` where node is the dataset)."""
+    if dataset_ref is None or node == dataset_ref:
+        return path if isinstance(path, URIRef) else None
+    child = node
+    seen = set()
+    while child is not None and child not in seen:
+        seen.add(child)
+        for parent, predicate in graph.subject_predicates(child):
+            if parent == dataset_ref:
+                return predicate
+            child = parent
+            break
+        else:
+            return None
+    return None
+
+
+def _under_base(
+    base: str, catalogue: Catalogue, package: DesiredPackage
+) -> tuple[URIRef, dict[str, Any], Callable[[Mapping[str, Any]], URIRef]]:
+    dataset_url = f"{base}/dataset/{package.name}"
+    resources = []
+    for resource in package.resources:
+        fields = dict(resource.fields)
+        fields["url"] = f"{dataset_url}/{resource.filename}"
+        resources.append(fields)
+    ckan_package = {**package.fields, "organization": _organization(catalogue), "resources": resources}
+
+    def resource_ref(resource: Mapping[str, Any]) -> URIRef:
+        return URIRef(f"{dataset_url}/resource/{resource[RESOURCE_KEY]}")
+
+    return URIRef(dataset_url), ckan_package, resource_ref
+
+
+def _on_portal(
+    portal: Portal, catalogue: Catalogue, package: DesiredPackage
+) -> tuple[URIRef, dict[str, Any], Callable[[Mapping[str, Any]], URIRef]]:
+    remote = portal.find_package(package.name)
+    if remote is None:
+        raise ConfigurationError(
+            f"dataset {package.name} is not on {portal.url} yet: run 'publish push' first, or use --base-url"
+        )
+    by_key = {str(r.get(RESOURCE_KEY)): r for r in remote.get("resources") or []}
+    resources = []
+    for resource in package.resources:
+        there = by_key.get(resource.key)
+        if there is None:
+            raise ConfigurationError(
+                f"resource {resource.key} of {package.name} is not on {portal.url} yet: run 'publish push' first"
+            )
+        fields = dict(resource.fields)
+        for key in ("id", "package_id", "url", "created", "last_modified", "metadata_modified"):
+            if there.get(key):
+                fields[key] = there[key]
+        resources.append(fields)
+    ckan_package = {
+        **package.fields,
+        "id": remote["id"],
+        "metadata_created": remote.get("metadata_created"),
+        "metadata_modified": remote.get("metadata_modified"),
+        "organization": _organization(catalogue),
+        "resources": resources,
+    }
+    base = portal.url.rstrip("/")
+
+    def resource_ref(resource: Mapping[str, Any]) -> URIRef:
+        return URIRef(f"{base}/dataset/{remote['id']}/resource/{resource['id']}")
+
+    return URIRef(f"{base}/dataset/{remote['id']}"), ckan_package, resource_ref
+
+
+def _organization(catalogue: Catalogue) -> dict[str, Any]:
+    org = catalogue.meta.get("organization") or {}
+    return {"name": org.get("name"), "title": org.get("title")}
