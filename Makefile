@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORTAL := portal/portal.sh
 
-.PHONY: install demo test test-ckan-2.11 chaos lint validate portal portal-env portal-stop portal-reset benchmark
+.PHONY: install demo test test-ckan-2.11 chaos unit lint validate portal portal-env portal-stop portal-reset benchmark
 
 $(BIN)/publish: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (found $$($(PYTHON) --version))"; exit 2; }
@@ -25,9 +25,13 @@ demo: install  ## the main job: validate, start the local CKAN, publish the cata
 	  echo && echo "Open the portal: $$CKAN_URL/organization/digital-interkommunal" && \
 	  echo "(credentials: $(PORTAL) env; stop it with: make portal-stop)"
 
+unit: install  ## the unit tests alone: no portal, nothing slow (seconds)
+	$(BIN)/pytest -q -m "not portal and not slow"
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: install lint  ## lint, start the local CKAN, run the whole test suite
 	@eval "$$($(PORTAL) start)" && $(BIN)/pytest

@@ -65,11 +65,12 @@ class Dataset:
         raw = self.descriptor.get("resources")
         for item in raw if isinstance(raw, list) else []:
             if isinstance(item, dict):
+                path, schema = item.get("path"), item.get("schema")
                 specs.append(
                     ResourceSpec(
                         name=str(item.get("name", "")),
-                        path=item.get("path") if isinstance(item.get("path"), str) else "",
-                        schema=item.get("schema") if isinstance(item.get("schema"), str) else None,
+                        path=path if isinstance(path, str) else "",
+                        schema=schema if isinstance(schema, str) else None,
                         descriptor=item,
                     )
                 )
@@ -84,6 +85,23 @@ class Catalogue:
     meta: dict[str, Any]
     datasets: list[Dataset]
     problems: list[Problem] = field(default_factory=list)
+    _parsed: dict[Path, tuple[Any, list[Problem]]] = field(default_factory=dict, repr=False, compare=False)
+
+    def parsed(self, path: Path, problems: list[Problem] | None = None) -> Any:
+        """The JSON or YAML file at ``path``, parsed once per catalogue by the one reader
+        (:func:`read_structured`); None if it is broken, with the problem added to ``problems``."""
+        if path not in self._parsed:
+            found: list[Problem] = []
+            self._parsed[path] = (read_structured(self, path, found), found)
+        value, found = self._parsed[path]
+        if problems is not None:
+            problems += found
+        return value
+
+    def schema(self, dataset: Dataset, spec: ResourceSpec) -> dict[str, Any]:
+        """The resource's Table Schema as parsed (JSON or YAML); ``{}`` if it cannot be read."""
+        value = self.parsed(self.resolve(dataset, spec.schema or ""))
+        return value if isinstance(value, dict) else {}
 
     @property
     def meta_file(self) -> Path:

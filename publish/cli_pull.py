@@ -113,17 +113,15 @@ def pull(
 
 
 def _catalogue_organization() -> str | None:
-    """organization.name from ./datasets/catalogue.yaml, if there is one."""
-    import yaml
+    """organization.name of the catalogue in the current folder (read by the catalogue), if any."""
+    from .catalogue import load_catalogue
 
-    from .catalogue import CATALOGUE_FILE, DATASETS_DIR
-
-    meta_file = Path(DATASETS_DIR) / CATALOGUE_FILE
     try:
-        meta = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
-        return str(meta["organization"]["name"])
-    except (OSError, yaml.YAMLError, TypeError, KeyError):
+        organization = load_catalogue(".").meta.get("organization")
+    except PublishError:
         return None
+    name = organization.get("name") if isinstance(organization, dict) else None
+    return str(name) if name else None
 
 
 def _print_progress(file: FileResult) -> None:

@@ -172,7 +172,7 @@ def _top_predicate(graph: Graph, node: Any, dataset_ref: URIRef | None, path: An
         seen.add(child)
         for parent, predicate in graph.subject_predicates(child):
             if parent == dataset_ref:
-                return predicate
+                return predicate if isinstance(predicate, URIRef) else None
             child = parent
             break
         else:

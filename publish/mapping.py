@@ -159,7 +159,7 @@ def rename_key_resources(keys: list[Any], names: dict[str, str]) -> list[Any]:
     for key in keys:
         reference = key.get("reference") if isinstance(key, dict) else None
         target = reference.get("resource") if isinstance(reference, dict) else None
-        if isinstance(target, str) and target and target in names:
+        if isinstance(reference, dict) and isinstance(target, str) and target and target in names:
             key = {**key, "reference": {**reference, "resource": names[target]}}
         renamed.append(key)
     return renamed
@@ -222,11 +222,11 @@ def desired_package(
         "extras": package_extras(catalogue, dataset),
     }
     resources = []
-    titles = [spec.title or spec.name for spec in dataset.resources]
+    titles: list[str | None] = [spec.title or spec.name for spec in dataset.resources]
     resource_names = dict(zip((spec.name for spec in dataset.resources), reader_names(titles), strict=True))
     for spec, title in zip(dataset.resources, titles, strict=True):
         path = catalogue.resolve(dataset, spec.path)
-        schema = json.loads(catalogue.resolve(dataset, spec.schema or "").read_text(encoding="utf-8"))
+        schema = catalogue.schema(dataset, spec)  # parsed once, JSON or YAML, by the catalogue
         digest = fingerprint(path)
         resources.append(
             DesiredResource(

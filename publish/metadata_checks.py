@@ -266,7 +266,8 @@ def _check_temporal(file: str, temporal: Any) -> list[Problem]:
                     )
                 )
             dates[key] = value
-    if dates.get("start") and dates.get("end") and dates["end"] < dates["start"]:
+    start, end = dates.get("start"), dates.get("end")
+    if start is not None and end is not None and end < start:
         problems.append(
             Problem(
                 file,

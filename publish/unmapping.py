@@ -251,8 +251,9 @@ def expected_digest(resource: dict[str, Any]) -> ExpectedDigest:
     if sha256 is None and SHA256.match(value) and ("sha256" in algorithm or not algorithm):
         sha256 = value
     md5 = value if MD5.match(value) and ("md5" in algorithm or not algorithm) else None
+    raw_size = resource.get("size")
     try:
-        size = int(resource.get("size")) if resource.get("size") not in (None, "") else None
+        size = int(raw_size) if raw_size not in (None, "") else None
     except (TypeError, ValueError):
         size = None
     return ExpectedDigest(sha256=sha256, md5=md5, size=size if size is None or size >= 0 else None)

@@ -19,7 +19,7 @@ from typing import Any
 
 from frictionless import FrictionlessException, Package, Resource, Schema, formats
 
-from .catalogue import Catalogue, Dataset, ResourceSpec, UnsafePathError, load_catalogue, read_structured
+from .catalogue import Catalogue, Dataset, ResourceSpec, UnsafePathError, load_catalogue
 from .csv_checks import check_csv_file
 from .metadata_checks import check_catalogue_meta, check_dataset_descriptor, check_unique_names
 from .report import Problem, Report
@@ -159,7 +159,7 @@ def _readable_table(
 
 def _load_schema(catalogue: Catalogue, path: Path, problems: list[Problem]) -> dict[str, Any] | None:
     shown = catalogue.relative(path)
-    descriptor = read_structured(catalogue, path, problems)
+    descriptor = catalogue.parsed(path, problems)
     if descriptor is None:
         return None
     if not isinstance(descriptor, dict):
@@ -216,7 +216,7 @@ def _check_catalogue_keys(catalogue: Catalogue, tables: dict[tuple[str, str], Ta
                     )
                 )
                 continue
-            target = tables.get((target_ds.key, ref.get("resource")))
+            target = tables.get((target_ds.key, str(ref.get("resource"))))
             names = {f.get("name") for f in target.schema.get("fields", [])} if target else set()
             missing = [f for f in _as_list(ref.get("fields")) if target and f not in names]
             own_names = {f.get("name") for f in table.schema.get("fields", [])}
@@ -260,9 +260,10 @@ def _validate_tables(own: list[Table], tables: dict[tuple[str, str], Table]) -> 
     problems: list[Problem] = []
     rows = 0
     for task in result.tasks:
-        table = by_name.get(task.name)
-        if table is None:
+        own_table = by_name.get(task.name)
+        if own_table is None:
             continue  # a borrowed table: its own dataset reports its problems
+        table = own_table
         rows += int(task.stats.get("rows") or 0)
         # A blank row is one problem; its empty key would be reported again as a repeated key.
         blank = {e.row_number for e in task.errors if e.type == "blank-row"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,3 +145,36 @@ def test_dataset_licence_overrides_the_default(catalogue_dir: Path) -> None:
     partners = desired_state(catalogue)[0]
     assert partners.fields["license_id"] == "http://dcat-ap.de/def/licenses/cc-by/4.0"
     assert partners.resources[0].fields["license"] == "http://dcat-ap.de/def/licenses/cc-by/4.0"
+
+
+def test_a_yaml_table_schema_maps_as_it_validates(catalogue_dir: Path) -> None:
+    """Regression: a YAML schema passed validate, then mapping read it again with json.loads and crashed."""
+    import yaml
+
+    schema = json.loads((catalogue_dir / "schemas/phases.schema.json").read_text(encoding="utf-8"))
+    (catalogue_dir / "schemas/phases.schema.json").unlink()
+    (catalogue_dir / "schemas/phases.schema.yaml").write_text(yaml.safe_dump(schema, allow_unicode=True))
+    descriptor = catalogue_dir / "datasets/phases/datapackage.json"
+    descriptor.write_text(descriptor.read_text().replace("phases.schema.json", "phases.schema.yaml"))
+    catalogue = publish.load_catalogue(catalogue_dir)
+    assert publish.validate(catalogue).valid
+    (phases,) = [p for p in desired_state(catalogue) if p.name.endswith("phasen")]
+    assert phases.resources[0].schema == schema
+    assert json.loads(phases.resources[0].fields["schema"])["fields"] == schema["fields"]
+
+
+def test_each_schema_file_is_read_once_per_catalogue(catalogue_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """validate and the mapping share the catalogue's parsed schemas: no second reader."""
+    reads: list[str] = []
+    original = Path.read_text
+
+    def counting(self: Path, *args: Any, **kwargs: Any) -> str:
+        reads.append(self.name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counting)
+    catalogue = publish.load_catalogue(catalogue_dir)
+    publish.validate(catalogue)
+    desired_state(catalogue)
+    schemas = [name for name in reads if name.endswith(".schema.json")]
+    assert schemas and len(schemas) == len(set(schemas)), schemas

@@ -33,6 +33,7 @@ def test_frictionless_validate_accepts_each_descriptor_on_its_own(descriptor: Pa
     assert all(task["valid"] for task in report["tasks"])
 
 
+@pytest.mark.slow
 def test_built_wheel_installs_a_working_publish_command(tmp_path: Path) -> None:
     subprocess.run(
         [
