@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 
 import click
-import yaml
 
 from .catalogue import CATALOGUE_FILE, DATASETS_DIR
 from .cli_common import EXIT_USAGE, ca_bundle_option, connect, fail, json_option
 from .errors import PublishError
 from .pull import DOWNLOADED, FAILED, PRESENT, FileResult, PullResult
 from .pull import pull as pull_datasets
+from .structured import StructuredError, read_structured_file
 from .units import human_bytes
 
 
@@ -111,9 +111,9 @@ def _catalogue_organization() -> str | None:
     """organization.name from ./datasets/catalogue.yaml, if there is one."""
     meta_file = Path(DATASETS_DIR) / CATALOGUE_FILE
     try:
-        meta = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
+        meta = read_structured_file(meta_file)
         return str(meta["organization"]["name"])
-    except (OSError, yaml.YAMLError, TypeError, KeyError):
+    except (OSError, StructuredError, TypeError, KeyError):
         return None
 
 
