@@ -12,6 +12,7 @@ from typing import NoReturn
 import click
 
 from .portal import Portal
+from .report import for_terminal
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_PORTAL, EXIT_LOCKED = 0, 1, 2, 3, 4
 
@@ -48,5 +49,5 @@ def fail(message: str, code: int, as_json: bool) -> NoReturn:
     """Say what went wrong (also as JSON with --json) and exit with ``code``."""
     if as_json:
         click.echo(json.dumps({"ok": False, "error": message}, ensure_ascii=False))
-    click.secho(f"Error: {message}", fg="red", err=True)
+    click.secho(f"Error: {for_terminal(message)}", fg="red", err=True)
     sys.exit(code)
