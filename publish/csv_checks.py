@@ -28,7 +28,9 @@ from .units import human_bytes
 
 UTF8_BOM = codecs.BOM_UTF8
 HEAD_BYTES = 64 * 1024  # what is looked at to tell what a file is
-MAX_LINE_BYTES = 1024 * 1024  # a longer line is refused: it bounds the memory one row can take
+# A longer line is refused: it bounds the memory one row (and each problem that keeps its row) can
+# take. 131,072 is also the default cell limit of Python's csv module.
+MAX_LINE_BYTES = 128 * 1024
 MAX_ROW_PROBLEMS = 20  # rows named by their cell count; further ones are counted
 SHOWN_NAMES = 5  # column names listed in a header problem
 
@@ -283,7 +285,7 @@ def _decoded_lines(path: Path, shown: str, problems: list[Problem]) -> Iterator[
                         shown,
                         "line-too-long",
                         f"line {number:,} is {human_bytes(rest)} long; a CSV line may be at most "
-                        f"{human_bytes(MAX_LINE_BYTES)} (is this really a table, with a line break after each row?)",
+                        f"{MAX_LINE_BYTES:,} bytes (is this really a table, with a line break after each row?)",
                         row=number,
                     )
                 )

@@ -25,7 +25,7 @@ from .metadata_checks import check_catalogue_meta, check_dataset_descriptor, che
 from .report import Problem, Report, shorten
 from .units import human_bytes
 
-LIMIT_ERRORS = 1000  # Frictionless problems kept per dataset: bounds memory (each keeps its row)
+LIMIT_ERRORS = 500  # Frictionless problems kept per dataset: bounds memory (each keeps its row)
 BORROWED = "--"  # separator in the names of borrowed resources: "<dataset>--<resource>"
 HEADER_ERRORS = {"incorrect-label", "missing-label", "extra-label", "duplicate-label", "blank-label", "blank-header"}
 EXPECTED_FORMAT = {
