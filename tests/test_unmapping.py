@@ -198,3 +198,11 @@ def test_expected_digest_trusts_only_what_it_can_check(
 def test_safe_name_is_a_valid_resource_name() -> None:
     assert safe_name("Projekte & Partner (2024)", "r") == "projekte-partner-2024"
     assert safe_name("../..", "r") == "r"
+
+
+def test_a_schema_nested_50000_deep_is_left_out_with_a_note() -> None:
+    from publish.unmapping import resource_schema
+
+    schema, note = resource_schema("[" * 50_000 + "]" * 50_000)
+    assert schema is None
+    assert note is not None and "nested deeper than" in note
