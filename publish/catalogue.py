@@ -174,7 +174,9 @@ def read_structured(catalogue: Catalogue, path: Path, problems: list[Problem]) -
     try:
         data = read_structured_file(path)
     except StructuredError as exc:
-        problems.append(Problem(shown, exc.code, str(exc), row=exc.line))
+        # The line is the problem's row (shown as "line N"); the column stays in the message.
+        column = f" (column {exc.column})" if exc.line is not None and exc.column is not None else ""
+        problems.append(Problem(shown, exc.code, exc.message + column, row=exc.line))
         return None
     except OSError as exc:
         problems.append(Problem(shown, "file-missing", f"cannot be read: {exc.strerror or exc}"))
