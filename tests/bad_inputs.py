@@ -266,7 +266,7 @@ DESCRIPTOR_CASES = [
     Case("yaml-control-chars-in-name", descriptor_edit("name: ", 'name: "\\e]0;pwned\\a"\nx: '), DESCRIPTOR),
     Case("yaml-unsafe-path", descriptor_edit("path: projects.csv", "path: ../../etc/passwd"), DESCRIPTOR),
     Case("yaml-url-path", descriptor_edit("path: projects.csv", "path: https://example.org/p.csv"), DESCRIPTOR),
-    Case("yaml-python-tag", descriptor_edit("title:", "x: !!python/object/apply:os.system ['true']\ntitle:"), DESCRIPTOR),
+    Case("yaml-python-tag", descriptor_edit("title:", "x: !!python/object/apply:os.system [id]\ntitle:"), DESCRIPTOR),
     Case("new-folder-empty", new_folder("datapackage.yaml", ""), "datasets/neu/datapackage.yaml"),
     Case("new-folder-comments", new_folder("datapackage.yaml", "# to do\n"), "datasets/neu/datapackage.yaml"),
     Case("new-folder-empty-mapping", new_folder("datapackage.yaml", "{}"), "datasets/neu/datapackage.yaml"),
