@@ -300,3 +300,20 @@ def test_a_key_into_a_table_with_only_a_header_names_that_file(
     errors = [e for e in json_errors(catalogue_dir) if e["code"] == "foreign-key" and e["file"] == referring]
     assert errors
     assert all(f"the referenced file {says}" in e["message"] and "has no rows" in e["message"] for e in errors)
+
+
+def test_validation_keeps_a_bounded_number_of_problems_and_says_so(catalogue_dir: Path) -> None:
+    from publish.validation import LIMIT_ERRORS
+
+    projects = catalogue_dir / PROJECTS
+    header, first = projects.read_text().splitlines()[:2]
+    cells = first.split(",")
+    rows = []
+    for i in range(LIMIT_ERRORS + 100):
+        cells[0], cells[1], cells[7] = f"p-{i}", f"Projekt {i}", "kein Jahr"
+        rows.append(",".join(cells))
+    projects.write_text("\n".join([header, *rows]) + "\n")
+    problems = [p for p in publish.validate(publish.load_catalogue(catalogue_dir)).problems if p.file == PROJECTS]
+    assert len(problems) == LIMIT_ERRORS + 1
+    assert problems[-1].code == "too-many-problems"
+    assert f"stopped after {LIMIT_ERRORS:,} problems" in problems[-1].message
