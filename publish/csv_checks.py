@@ -152,16 +152,16 @@ def _check_structure(path: Path, shown: str, fields: list[str] | None, problems:
     reader = csv.reader(_decoded_lines(path, shown, problems), strict=True)
     found: list[Problem] = []
     record_start = 1
-    header: list[str] = []
     uneven = 0
-    row = 0
     try:
-        for record in reader:
-            row += 1  # rows count records (as Frictionless does): the header is row 1
-            if row == 1:
-                header = record
-                found += _header_problems(shown, header, fields)
-            elif record and any(cell for cell in record) and len(record) != len(header):
+        header = next(reader, [])
+        found += _header_problems(shown, header, fields)
+        width = len(header)
+        record_start = reader.line_num + 1
+        # Rows count records (as Frictionless does): the header is row 1. Blank rows are left to
+        # the table checks; the cheap width test comes first, this loop runs for every row.
+        for row, record in enumerate(reader, start=2):
+            if len(record) != width and any(record):
                 uneven += 1
                 if uneven <= MAX_ROW_PROBLEMS:
                     found.append(_row_problem(shown, row, record, header))
