@@ -156,12 +156,13 @@ def _check_structure(path: Path, shown: str, fields: list[str] | None, problems:
     try:
         header = next(reader, [])
         found += _header_problems(shown, header, fields)
-        width = len(header)
+        # A header of the wrong width is the one problem to fix: rows are not measured against it.
+        width = -1 if found else len(header)
         record_start = reader.line_num + 1
         # Rows count records (as Frictionless does): the header is row 1. Blank rows are left to
         # the table checks; the cheap width test comes first, this loop runs for every row.
         for row, record in enumerate(reader, start=2):
-            if len(record) != width and any(record):
+            if len(record) != width and width >= 0 and any(record):
                 uneven += 1
                 if uneven <= MAX_ROW_PROBLEMS:
                     found.append(_row_problem(shown, row, record, header))

@@ -151,3 +151,15 @@ def test_a_long_latin1_line_is_quoted_short(tmp_path: Path) -> None:
     line = "a," + "x" * 5000 + "ü" + "y" * 5000 + ",2021\n"
     ((_, _, message),) = check(tmp_path, ("id,name,year\n" + line).encode("latin-1"))
     assert len(message) < 400
+
+
+def test_rows_are_not_measured_against_a_header_of_the_wrong_width(tmp_path: Path) -> None:
+    wide_header = ",".join(FIELDS + [f"extra{i}" for i in range(100)])
+    content = wide_header + "\n" + "a,Eins,2021\n" * 50
+    ((code, _, _),) = check(tmp_path, content.encode())
+    assert code == "extra-label"
+
+
+def test_a_header_of_the_wrong_width_still_gets_its_quoting_checked(tmp_path: Path) -> None:
+    ((code, _, _),) = check(tmp_path, b'id,name\na,"open\n')
+    assert code == "quote-error"
