@@ -25,7 +25,7 @@ from .metadata_checks import check_catalogue_meta, check_dataset_descriptor, che
 from .report import Problem, Report, shorten
 from .units import human_bytes
 
-LIMIT_ERRORS = 500  # Frictionless problems kept per dataset: bounds memory (each keeps its row)
+LIMIT_ERRORS = 500  # Frictionless problems kept per table: bounds memory (each keeps its row)
 BORROWED = "--"  # separator in the names of borrowed resources: "<dataset>--<resource>"
 HEADER_ERRORS = {"incorrect-label", "missing-label", "extra-label", "duplicate-label", "blank-label", "blank-header"}
 EXPECTED_FORMAT = {
@@ -266,7 +266,7 @@ def _validate_tables(own: list[Table], tables: dict[tuple[str, str], Table]) -> 
                 Problem(
                     table.shown,
                     "too-many-problems",
-                    f"validation of this dataset stopped after {LIMIT_ERRORS:,} problems; fix these and validate again",
+                    f"validation of this table stopped after {LIMIT_ERRORS:,} problems; fix these and validate again",
                 )
             )
     return problems, rows
