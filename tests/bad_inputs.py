@@ -262,7 +262,7 @@ DESCRIPTOR_CASES = [
     Case("yaml-a-string", write(DESCRIPTOR, "just a sentence\n"), DESCRIPTOR),
     Case("yaml-syntax-error", write(DESCRIPTOR, "name: [unclosed\ntitle: x\n"), DESCRIPTOR),
     Case("yaml-latin1", transform(DESCRIPTOR, lambda t: (t + "# Grüße\n").encode("latin-1")), DESCRIPTOR),
-    Case("yaml-over-5-mib", transform(DESCRIPTOR, lambda t: t + "#" + "x" * 5_300_000 + "\n"), DESCRIPTOR),
+    Case("yaml-over-1-mib", transform(DESCRIPTOR, lambda t: t + "#" + "x" * 1_100_000 + "\n"), DESCRIPTOR),
     Case("yaml-control-chars-in-name", descriptor_edit("name: ", 'name: "\\e]0;pwned\\a"\nx: '), DESCRIPTOR),
     Case("yaml-unsafe-path", descriptor_edit("path: projects.csv", "path: ../../etc/passwd"), DESCRIPTOR),
     Case("yaml-url-path", descriptor_edit("path: projects.csv", "path: https://example.org/p.csv"), DESCRIPTOR),

@@ -75,3 +75,16 @@ def test_a_file_not_utf8_is_an_encoding_problem(tmp_path: Path) -> None:
     with pytest.raises(StructuredError) as caught:
         read_structured_file(path)
     assert caught.value.code == "encoding-error"
+
+
+@pytest.mark.parametrize("text", [ALIAS_BOMB, "[" * 50_000 + "]" * 50_000], ids=["alias bomb", "deep"])
+def test_the_pure_python_loader_refuses_the_same(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    """Where PyYAML has no libyaml, the pure-Python loader gets the same checks."""
+    import yaml
+
+    import publish.structured
+
+    monkeypatch.setattr(publish.structured, "_LOADER", yaml.SafeLoader)
+    with pytest.raises(StructuredError, match=r"broken YAML: (aliases|nested deeper)"):
+        parse_yaml(text)
+    assert parse_yaml("a: [1, {b: 2}]\n") == {"a": [1, {"b": 2}]}
