@@ -7,16 +7,14 @@ Reading never raises on bad *data*: an unreadable descriptor becomes a :class:`P
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import ConfigurationError
 from .report import Problem
+from .structured import StructuredError, read_structured_file
 
 DATASETS_DIR = "datasets"
 CATALOGUE_FILE = "catalogue.yaml"
@@ -183,35 +181,32 @@ def _read_dataset(catalogue: Catalogue, folder: Path, problems: list[Problem]) -
 
 
 def read_structured(catalogue: Catalogue, path: Path, problems: list[Problem]) -> Any:
-    """Parse a JSON or YAML file; a parse error becomes a problem with its line number."""
+    """Parse a JSON or YAML file; a parse error or an empty document becomes a problem.
+
+    Returns None when the file is missing, broken or empty (a problem names it).
+    """
     shown = catalogue.relative(path)
     if not path.is_file():
         problems.append(Problem(shown, "file-missing", "file not found"))
         return None
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(shown, "encoding-error", f"not valid UTF-8 ({exc.reason}); save the file as UTF-8"))
+        data = read_structured_file(path)
+    except StructuredError as exc:
+        # The line is the problem's row (shown as "line N"); the column stays in the message.
+        column = f" (column {exc.column})" if exc.line is not None and exc.column is not None else ""
+        problems.append(Problem(shown, exc.code, exc.message + column, row=exc.line))
         return None
-    if path.suffix == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            problems.append(
-                Problem(
-                    shown,
-                    "descriptor-error",
-                    f"broken JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-                    row=exc.lineno,
-                )
+    except OSError as exc:
+        problems.append(Problem(shown, "file-missing", f"cannot be read: {exc.strerror or exc}"))
+        return None
+    if data is None or data == {} or data == []:
+        problems.append(
+            Problem(
+                shown,
+                "descriptor-empty",
+                "the file is empty (nothing, only comments, or an empty mapping); it must hold the "
+                "metadata this file is for",
             )
-            return None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        where = f" (line {line}, column {mark.column + 1})" if mark is not None else ""
-        problems.append(Problem(shown, "descriptor-error", f"broken YAML: {reason}{where}", row=line))
+        )
         return None
+    return data

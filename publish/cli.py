@@ -24,6 +24,7 @@ from .cli_common import (
 from .cli_dcat import dcat as dcat_command
 from .cli_pull import pull as pull_command
 from .errors import EXIT_INVALID, EXIT_OK, EXIT_PORTAL, InvalidCatalogueError, PublishError
+from .report import for_terminal
 from .units import human_bytes
 
 if TYPE_CHECKING:
@@ -311,7 +312,7 @@ def _print_result(result: RunResult, as_json: bool, title: str) -> None:
         click.secho(f"Push {state}: {summary}; {stats}", fg=colour)
         for outcome in result.failed:
             click.secho(
-                f"  failed: {outcome.action.dataset}/{outcome.action.resource or '-'}: {outcome.detail}",
+                for_terminal(f"  failed: {outcome.action.dataset}/{outcome.action.resource or '-'}: {outcome.detail}"),
                 fg="red",
                 err=True,
             )
@@ -336,7 +337,7 @@ def _print_actions(rows: list[tuple[Action, str, str]], with_outcome: bool) -> N
     for row in [headers, *table]:
         cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
         line = "  ".join([*cells, str(row[-1])])
-        click.secho(line, bold=row is headers)
+        click.secho(for_terminal(line), bold=row is headers)
 
 
 def _print_invalid(exc: InvalidCatalogueError, as_json: bool) -> NoReturn:
@@ -353,7 +354,7 @@ def _print_report(report: Report) -> None:
         click.secho(f"✓ catalogue valid: {checked}", fg="green")
         return
     for file, problems in report.by_file().items():
-        click.secho(file, bold=True)
+        click.secho(for_terminal(file), bold=True)
         for p in problems:
             where = []
             if p.row is not None:
@@ -361,7 +362,8 @@ def _print_report(report: Report) -> None:
             if p.field:
                 where.append(f"field '{p.field}'")
             prefix = ", ".join(where)
-            click.echo(f"  {prefix + ': ' if prefix else ''}{p.message}  [{p.code}]")
+            # Cells and names come from files: their control characters are shown, never obeyed.
+            click.echo(for_terminal(f"  {prefix + ': ' if prefix else ''}{p.message}  [{p.code}]"))
     files = len(report.by_file())
     click.secho(
         f"✗ {len(report.problems)} problem{'s' if len(report.problems) != 1 else ''} in {files} "

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from .report import for_terminal
+
 if TYPE_CHECKING:
     from .portal import Portal
 
@@ -75,5 +77,5 @@ def fail(message: str, code: int, as_json: bool) -> NoReturn:
     message = redact_secrets(message)
     if as_json:
         click.echo(json.dumps({"ok": False, "error": message}, ensure_ascii=False))
-    click.secho(f"Error: {message}", fg="red", err=True)
+    click.secho(f"Error: {for_terminal(message)}", fg="red", err=True)
     sys.exit(code)

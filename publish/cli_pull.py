@@ -15,6 +15,7 @@ import click
 
 from .cli_common import ca_bundle_option, connect, fail, json_option
 from .errors import EXIT_USAGE, PublishError
+from .report import for_terminal
 from .units import human_bytes
 
 if TYPE_CHECKING:
@@ -127,29 +128,29 @@ def _catalogue_organization() -> str | None:
 def _print_progress(file: FileResult) -> None:
     label = file.file or f"{file.dataset}/{file.resource}"
     if file.outcome == DOWNLOADED:
-        click.echo(f"  downloaded {label}: {human_bytes(file.bytes)}, {file.detail}", err=True)
+        click.echo(for_terminal(f"  downloaded {label}: {human_bytes(file.bytes)}, {file.detail}"), err=True)
     elif file.outcome == PRESENT:
-        click.echo(f"  present    {label}: {file.detail}", err=True)
+        click.echo(for_terminal(f"  present    {label}: {file.detail}"), err=True)
     elif file.outcome == FAILED:
-        click.secho(f"  FAILED     {label}: {file.detail}", fg="red", err=True)
+        click.secho(for_terminal(f"  FAILED     {label}: {file.detail}"), fg="red", err=True)
     else:
-        click.echo(f"  skipped    {label}: {file.detail}", err=True)
+        click.echo(for_terminal(f"  skipped    {label}: {file.detail}"), err=True)
 
 
 def _print_result(result: PullResult) -> None:
     for package in result.packages:
         if package.error:
-            click.secho(f"✗ {package.name}: {package.error}", fg="red")
+            click.secho(for_terminal(f"✗ {package.name}: {package.error}"), fg="red")
             continue
-        click.echo(f"{package.name} → {package.folder}/")
+        click.echo(for_terminal(f"{package.name} → {package.folder}/"))
         for note in package.notes:
-            click.secho(f"  note: {note}", fg="yellow")
+            click.secho(for_terminal(f"  note: {note}"), fg="yellow")
     for file, problems in result.report.by_file().items():
-        click.secho(file, bold=True)
+        click.secho(for_terminal(file), bold=True)
         for p in problems:
             parts = [f"row {p.row}" if p.row else "", f"field '{p.field}'" if p.field else ""]
             where = ", ".join(x for x in parts if x)
-            click.echo(f"  {where + ': ' if where else ''}{p.message}  [{p.code}]")
+            click.echo(for_terminal(f"  {where + ': ' if where else ''}{p.message}  [{p.code}]"))
     counts = {o: sum(1 for f in result.files if f.outcome == o) for o in (DOWNLOADED, PRESENT, FAILED)}
     stats = (
         f"{len(result.packages)} datasets, {counts[DOWNLOADED]} downloaded, {counts[PRESENT]} already present"

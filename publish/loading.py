@@ -22,20 +22,19 @@ Empty cells (the schema's ``missingValues``, default ``""``) become missing valu
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from .catalogue import UnsafePathError, resolve_inside
 from .errors import DataNotFoundError
 from .mapping import MANAGED_BY, MANAGED_BY_KEY, RESOURCE_KEY, file_digest
 from .portal import Portal
 from .pull import connect, download_verified, matches
+from .structured import StructuredError, read_structured_file
 from .unmapping import ExpectedDigest, RemotePackage, RemoteResource, unmap_package
 
 CACHE_APP = "kalletal-lemgo-publish"
@@ -199,14 +198,22 @@ class _FolderSource(_Source):
         return _one([p for p in packages if any(r.name == name for r in p.resources)], name, str(self.root), None)
 
     def _package(self, descriptor_file: Path) -> RemotePackage:
-        text = descriptor_file.read_text(encoding="utf-8")
-        descriptor = json.loads(text) if descriptor_file.suffix == ".json" else yaml.safe_load(text)
+        try:
+            descriptor = read_structured_file(descriptor_file)
+        except StructuredError as exc:
+            raise DataNotFoundError(f"{descriptor_file}: {exc}") from None
+        if not isinstance(descriptor, dict):
+            raise DataNotFoundError(f"{descriptor_file}: not a Data Package descriptor (a mapping of keys)")
         folder = descriptor_file.parent
         resources = []
         for item in descriptor.get("resources", []):
             schema = item.get("schema")
             if isinstance(schema, str):  # a schema file beside the data
-                schema = json.loads(self._inside(folder, schema).read_text(encoding="utf-8"))
+                schema_file = self._inside(folder, schema)
+                try:
+                    schema = read_structured_file(schema_file)
+                except (StructuredError, OSError) as exc:
+                    raise DataNotFoundError(f"{schema_file}: {exc}") from None
             resources.append(
                 RemoteResource(
                     name=str(item.get("name")),

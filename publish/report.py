@@ -2,7 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
+
+SHORT = 80  # characters of a value echoed in a message
+MAX_MESSAGE = 2000  # characters of a message, whatever it quotes
+# C0 and C1 control characters and DEL; a terminal would act on them (ESC sequences, BEL, ...).
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+CONTROL_ALL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def shorten(value: object, limit: int = SHORT) -> str:
+    """``value`` as text, cut after ``limit`` characters with an ellipsis and its length."""
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def for_terminal(text: str, keep_newlines: bool = False) -> str:
+    """``text`` with control characters shown as escapes (``\\x1b``), so no terminal acts on them.
+
+    Tabs are kept; newlines too with ``keep_newlines`` (multi-line output), otherwise escaped
+    (one problem, one line).
+    """
+    pattern = CONTROL if keep_newlines else CONTROL_ALL
+
+    def escape(match: re.Match[str]) -> str:
+        char = match.group()
+        return "\\n" if char == "\n" else f"\\x{ord(char):02x}"
+
+    return pattern.sub(escape, text)
 
 
 @dataclass(frozen=True)
@@ -19,6 +49,15 @@ class Problem:
     row: int | None = None
     field: str | None = None
     value: str | None = None
+
+    def __post_init__(self) -> None:
+        # Whatever a message quotes, it stays short; an echoed value is cut after SHORT characters.
+        if len(self.message) > MAX_MESSAGE:
+            object.__setattr__(self, "message", shorten(self.message, MAX_MESSAGE))
+        if self.value is not None and len(self.value) > SHORT:
+            object.__setattr__(self, "value", shorten(self.value))
+        if self.field is not None and len(self.field) > SHORT:
+            object.__setattr__(self, "field", shorten(self.field))
 
     def to_dict(self) -> dict:
         return asdict(self)

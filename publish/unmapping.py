@@ -24,6 +24,7 @@ from .mapping import (
     reader_names,
     rename_key_resources,
 )
+from .structured import StructuredError, parse_json
 from .vocabularies import THEME_BASE
 
 DESCRIPTOR_FILE = "datapackage.json"
@@ -228,9 +229,9 @@ def resource_schema(value: Any) -> tuple[dict[str, Any] | None, str | None]:
         if value.strip().startswith(("http://", "https://")):
             return None, f"the schema is a link ({value.strip()}), not fetched: left out"
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            return None, "the portal's schema is not valid JSON: left out"
+            value = parse_json(value)
+        except StructuredError as exc:
+            return None, f"the portal's schema is not valid JSON ({exc}): left out"
     if not isinstance(value, dict) or not isinstance(value.get("fields"), list):
         return None, "the portal's schema is not a Table Schema (no list of fields): left out"
     return value, None
@@ -320,8 +321,8 @@ def json_list(value: str | None) -> list[str]:
     if not value:
         return []
     try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError:
+        parsed = parse_json(value)
+    except StructuredError:
         return [value]
     if isinstance(parsed, list):
         return [str(v) for v in parsed]

@@ -22,9 +22,10 @@ from frictionless import FrictionlessException, Package, Resource, Schema, forma
 from .catalogue import Catalogue, Dataset, ResourceSpec, UnsafePathError, load_catalogue
 from .csv_checks import check_csv_file
 from .metadata_checks import check_catalogue_meta, check_dataset_descriptor, check_unique_names
-from .report import Problem, Report
+from .report import Problem, Report, shorten
 from .units import human_bytes
 
+LIMIT_ERRORS = 500  # Frictionless problems kept per table: bounds memory (each keeps its row)
 BORROWED = "--"  # separator in the names of borrowed resources: "<dataset>--<resource>"
 HEADER_ERRORS = {"incorrect-label", "missing-label", "extra-label", "duplicate-label", "blank-label", "blank-header"}
 EXPECTED_FORMAT = {
@@ -113,7 +114,8 @@ def validate_tables(packages: list[list[Table]]) -> tuple[list[Problem], int]:
     problems: list[Problem] = []
     readable: dict[tuple[str, str], Table] = {}
     for table in (t for tables in packages for t in tables):
-        found = check_csv_file(table.path, table.shown) + schema_problems(table.schema, table.shown)
+        found = schema_problems(table.schema, table.shown)
+        found += check_csv_file(table.path, table.shown, None if found else _field_names(table.schema))
         problems += found
         if not found:
             readable[(table.dataset.key, table.spec.name)] = table
@@ -150,11 +152,15 @@ def _readable_table(
         return None  # reported by the descriptor check
     shown = catalogue.relative(path)
     schema = _load_schema(catalogue, schema_path, problems)
-    file_problems = check_csv_file(path, shown)
+    file_problems = check_csv_file(path, shown, _field_names(schema) if schema is not None else None)
     problems += file_problems
     if schema is None or file_problems:
         return None
     return Table(dataset=dataset, spec=spec, path=path, schema=schema, shown=shown)
+
+
+def _field_names(schema: dict[str, Any]) -> list[str]:
+    return [str(f.get("name")) for f in schema.get("fields", []) if isinstance(f, dict)]
 
 
 def _load_schema(catalogue: Catalogue, path: Path, problems: list[Problem]) -> dict[str, Any] | None:
@@ -255,10 +261,12 @@ def _validate_tables(own: list[Table], tables: dict[tuple[str, str], Table]) -> 
         schema.pop("foreignKeys", None)
         schema.pop("catalogueForeignKeys", None)
         resources.append(_frictionless_resource(name, target, schema))
-    result = Package(resources=resources).validate(limit_errors=10_000)
+    result = Package(resources=resources).validate(limit_errors=LIMIT_ERRORS)
     by_name = {t.spec.name: t for t in own}
     problems: list[Problem] = []
     rows = 0
+    # Rows of every table read, borrowed ones included: a key pointing into an empty table says so.
+    row_counts = {task.name: int(task.stats.get("rows") or 0) for task in result.tasks}
     for task in result.tasks:
         own_table = by_name.get(task.name)
         if own_table is None:
@@ -270,7 +278,15 @@ def _validate_tables(own: list[Table], tables: dict[tuple[str, str], Table]) -> 
         for error in task.errors:
             if error.type != "blank-row" and getattr(error, "row_number", None) in blank:
                 continue
-            problems.append(_problem_from(error, table, borrowed))
+            problems.append(_problem_from(error, table, borrowed, row_counts))
+        if any("reached error limit" in str(w) for w in task.warnings):
+            problems.append(
+                Problem(
+                    table.shown,
+                    "too-many-problems",
+                    f"validation of this table stopped after {LIMIT_ERRORS:,} problems; fix these and validate again",
+                )
+            )
     return problems, rows
 
 
@@ -286,12 +302,18 @@ def _frictionless_resource(name: str, table: Table, schema: dict[str, Any]) -> R
     )
 
 
-def _problem_from(error: Any, table: Table, borrowed: dict[str, Table]) -> Problem:
-    """Turn a Frictionless error into a problem a data steward can act on."""
+def _problem_from(
+    error: Any, table: Table, borrowed: dict[str, Table], row_counts: dict[str, int] | None = None
+) -> Problem:
+    """Turn a Frictionless error into a problem a data steward can act on.
+
+    Every value quoted in a message is cut short (:func:`shorten`).
+    """
     code = error.type
     row = getattr(error, "row_number", None)
     field = getattr(error, "field_name", None)
     cell = getattr(error, "cell", None)
+    shown = shorten(cell) if cell is not None else None
     fields = {f["name"]: f for f in table.schema.get("fields", [])}
     spec = fields.get(field or "", {})
     message = error.message
@@ -299,14 +321,17 @@ def _problem_from(error: Any, table: Table, borrowed: dict[str, Table]) -> Probl
         expected = EXPECTED_FORMAT.get(spec.get("type", ""), spec.get("type", ""))
         if spec.get("type") == "boolean":
             expected = "one of " + ", ".join(spec.get("trueValues", ["true"]) + spec.get("falseValues", ["false"]))
-        message = f"'{cell}' is not a valid {spec.get('type')}; expected {expected}"
+        message = f"'{shown}' is not a valid {spec.get('type')}; expected {expected}"
     elif code == "constraint-error":
-        message = _explain_constraint(error.note, cell, spec)
+        message = _explain_constraint(error.note, shown, spec)
     elif code == "unique-error":
-        message = f"'{cell}' appears more than once in column '{field}'; each value must be unique ({error.note})"
+        message = (
+            f"'{shown}' appears more than once in column '{field}'; each value must be unique "
+            f"({shorten(error.note, 200)})"
+        )
     elif code == "primary-key":
         key = ", ".join(_as_list(table.schema.get("primaryKey")))
-        message = f"primary key ({key}) repeats: {error.note}"
+        message = f"primary key ({key}) repeats: {shorten(error.note, 200)}"
     elif code == "foreign-key":
         field = ", ".join(error.field_names)
         cell = ", ".join(str(c) for c in error.field_cells)
@@ -314,9 +339,15 @@ def _problem_from(error: Any, table: Table, borrowed: dict[str, Table]) -> Probl
         target = borrowed.get(ref)
         where = f"dataset '{target.dataset.key}', resource '{target.spec.name}'" if target else f"resource '{ref}'"
         message = (
-            f"'{cell}' in {field} is not found in {where} (column "
+            f"'{shorten(cell)}' in {field} is not found in {where} (column "
             f"{', '.join(error.reference_field_names)}); add it there or correct this value"
         )
+        if row_counts is not None and row_counts.get(ref, 1) == 0:
+            file = target.shown if target else _sibling_file(table, ref)
+            message = (
+                f"'{shorten(cell)}' in {field} cannot be found: the referenced file {file} ({where}) has no rows, "
+                "only a header; add its rows or correct this value"
+            )
     elif code == "blank-row":
         message = "this row is empty (nothing, or only separators, as spreadsheets leave them): delete it"
     elif code == "missing-cell":
@@ -324,21 +355,30 @@ def _problem_from(error: Any, table: Table, borrowed: dict[str, Table]) -> Probl
             f"this row has fewer cells than the header: no value for column '{field}' (column {error.field_number})"
         )
     elif code == "extra-cell":
-        message = f"this row has more cells than the header: extra value '{cell}' in column {error.field_number}"
+        message = f"this row has more cells than the header: extra value '{shown}' in column {error.field_number}"
     elif code in HEADER_ERRORS:
         row = 1
         cell = getattr(error, "label", None)
         position = getattr(error, "field_number", None)
+        shown = shorten(cell) if cell is not None else None
         if code == "incorrect-label":
-            detail = f"column {position} is '{cell}' but the schema expects '{field}'"
+            detail = f"column {position} is '{shown}' but the schema expects '{field}'"
         elif code == "missing-label":
             detail = f"column '{field}' (position {position}) is missing"
         elif code == "extra-label":
-            detail = f"column {position} '{cell}' is not in the schema"
+            detail = f"column {position} '{shown}' is not in the schema"
         else:
-            detail = error.message
+            detail = shorten(error.message, 300)
         message = f"header does not match the schema: {detail}; expected columns: {', '.join(fields)}"
     return Problem(table.shown, code, message, row=row, field=field or None, value=None if cell is None else str(cell))
+
+
+def _sibling_file(table: Table, resource: str) -> str:
+    """The file shown for resource ``resource`` of the same dataset as ``table``."""
+    spec = next((s for s in table.dataset.resources if s.name == resource), None)
+    if spec is None:
+        return f"of resource '{resource}'"
+    return str(Path(table.shown).parent / spec.path)
 
 
 def _explain_constraint(note: str, cell: Any, spec: dict[str, Any]) -> str:

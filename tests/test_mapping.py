@@ -166,13 +166,18 @@ def test_a_yaml_table_schema_maps_as_it_validates(catalogue_dir: Path) -> None:
 def test_each_schema_file_is_read_once_per_catalogue(catalogue_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """validate and the mapping share the catalogue's parsed schemas: no second reader."""
     reads: list[str] = []
-    original = Path.read_text
+    read_text, read_bytes = Path.read_text, Path.read_bytes
 
-    def counting(self: Path, *args: Any, **kwargs: Any) -> str:
+    def counting_text(self: Path, *args: Any, **kwargs: Any) -> str:
         reads.append(self.name)
-        return original(self, *args, **kwargs)
+        return read_text(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_text", counting)
+    def counting_bytes(self: Path) -> bytes:
+        reads.append(self.name)
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_text", counting_text)
+    monkeypatch.setattr(Path, "read_bytes", counting_bytes)
     catalogue = publish.load_catalogue(catalogue_dir)
     publish.validate(catalogue)
     desired_state(catalogue)

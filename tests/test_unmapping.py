@@ -240,3 +240,11 @@ def test_keys_of_other_portals_resolve_to_the_pulled_names() -> None:
     }
     (areas, trees) = unmap_package(package).descriptor["resources"]
     assert trees["schema"]["foreignKeys"][0]["reference"]["resource"] == areas["name"] == "stadt_teile"
+
+
+def test_a_schema_nested_50000_deep_is_left_out_with_a_note() -> None:
+    from publish.unmapping import resource_schema
+
+    schema, note = resource_schema("[" * 50_000 + "]" * 50_000)
+    assert schema is None
+    assert note is not None and "nested deeper than" in note

@@ -66,7 +66,7 @@ def test_validation_says_which_dataset_it_is_reading(catalogue_dir: Path) -> Non
 BAD_TABLES = [
     ("projects_unbalanced_quotes.csv", PROJECTS, 2, None, "quote-error"),
     ("projects_ragged_rows.csv", PROJECTS, 2, None, "extra-cell"),
-    ("projects_ragged_rows.csv", PROJECTS, 3, "source_date", "missing-cell"),
+    ("projects_ragged_rows.csv", PROJECTS, 3, None, "missing-cell"),
     ("projects_latin1_umlauts.csv", PROJECTS, 2, None, "encoding-error"),
     ("projects_byte_order_mark.csv", PROJECTS, 1, None, "byte-order-mark"),
     ("projects_semicolons_from_a_spreadsheet.csv", PROJECTS, 1, None, "wrong-separator"),
@@ -254,3 +254,66 @@ def test_json_report_shape(catalogue_dir: Path) -> None:
     report = json.loads(output)
     assert code == 1 and report["valid"] is False
     assert set(report["errors"][0]) >= {"file", "row", "field", "code", "message"}
+
+
+def test_control_characters_in_cells_are_escaped_for_people_and_exact_in_json(catalogue_dir: Path) -> None:
+    projects = catalogue_dir / PROJECTS
+    lines = projects.read_text().splitlines()
+    cells = lines[1].split(",")
+    cells[5] = "\x1b]0;pwned\x07fertig\x1b[2J"  # status: not in the enum
+    lines[1] = ",".join(cells)
+    projects.write_text("\n".join(lines) + "\n")
+    code, output = run_validate(catalogue_dir)
+    assert code == 1
+    assert "\x1b" not in output and "\x07" not in output
+    assert "'\\x1b]0;pwned\\x07fertig\\x1b[2J' is not allowed" in output
+    (error,) = json_errors(catalogue_dir)
+    assert error["value"] == "\x1b]0;pwned\x07fertig\x1b[2J"
+
+
+def test_a_huge_cell_is_echoed_short(catalogue_dir: Path) -> None:
+    projects = catalogue_dir / PROJECTS
+    lines = projects.read_text().splitlines()
+    cells = lines[1].split(",")
+    cells[7] = "9" * 100_000  # start_year: not a year
+    lines[1] = ",".join(cells)
+    projects.write_text("\n".join(lines) + "\n")
+    code, output = run_validate(catalogue_dir)
+    assert code == 1 and "(100,000 characters)" in output
+    assert len(output) < 2_000
+    (error,) = json_errors(catalogue_dir)
+    assert len(error["value"]) < 120 and len(error["message"]) < 300
+
+
+@pytest.mark.parametrize(
+    ("emptied", "referring", "says"),
+    [
+        ("datasets/phases/phases.csv", PROJECTS, "datasets/phases/phases.csv (dataset 'phases'"),
+        (PROJECTS, LINKS, "datasets/projects/projects.csv (resource 'projects')"),
+    ],
+)
+def test_a_key_into_a_table_with_only_a_header_names_that_file(
+    catalogue_dir: Path, emptied: str, referring: str, says: str
+) -> None:
+    target = catalogue_dir / emptied
+    target.write_text(target.read_text().splitlines()[0] + "\n")
+    errors = [e for e in json_errors(catalogue_dir) if e["code"] == "foreign-key" and e["file"] == referring]
+    assert errors
+    assert all(f"the referenced file {says}" in e["message"] and "has no rows" in e["message"] for e in errors)
+
+
+def test_validation_keeps_a_bounded_number_of_problems_and_says_so(catalogue_dir: Path) -> None:
+    from publish.validation import LIMIT_ERRORS
+
+    projects = catalogue_dir / PROJECTS
+    header, first = projects.read_text().splitlines()[:2]
+    cells = first.split(",")
+    rows = []
+    for i in range(LIMIT_ERRORS + 100):
+        cells[0], cells[1], cells[7] = f"p-{i}", f"Projekt {i}", "kein Jahr"
+        rows.append(",".join(cells))
+    projects.write_text("\n".join([header, *rows]) + "\n")
+    problems = [p for p in publish.validate(publish.load_catalogue(catalogue_dir)).problems if p.file == PROJECTS]
+    assert len(problems) == LIMIT_ERRORS + 1
+    assert problems[-1].code == "too-many-problems"
+    assert f"stopped after {LIMIT_ERRORS:,} problems" in problems[-1].message
