@@ -122,10 +122,10 @@ def test_pull_checks_keys_between_the_datasets_it_pulled(
     assert pulled_names["phases"] in note and pulled_names["partners"] in note
 
     # Someone replaces the phases table on the portal (digest and all) by one without
-    # 'umsetzungsphase', which a project still refers to: pulled together, that is found.
+    # 'strategiephase', which a project still refers to: pulled together, that is found.
     lines = (published / "datasets/phases/phases.csv").read_bytes().splitlines(keepends=True)
     shorter = tmp_path / "phases.csv"
-    shorter.write_bytes(b"".join(line for line in lines if not line.startswith(b"umsetzungsphase,")))
+    shorter.write_bytes(b"".join(line for line in lines if not line.startswith(b"strategiephase,")))
     resource = ckan.action.package_show(id=pulled_names["phases"])["resources"][0]
     with shorter.open("rb") as upload:
         ckan.action.resource_patch(
@@ -135,7 +135,7 @@ def test_pull_checks_keys_between_the_datasets_it_pulled(
     assert code == 1, report
     assert all("not checked" not in n for d in report["datasets"] for n in d["notes"])
     (error,) = report["errors"]
-    assert (error["code"], error["field"], error["value"]) == ("foreign-key", "phase", "umsetzungsphase")
+    assert (error["code"], error["field"], error["value"]) == ("foreign-key", "phase", "strategiephase")
     assert error["file"] == f"{pulled_names['projects']}/projects.csv"
     assert pulled_names["phases"] in error["message"]
 
