@@ -45,7 +45,7 @@ def test_first_publish_reads_back_field_by_field(
     assert [a["action"] for a in writes(plan)].count("create") == len(DATASETS) + len(TABLES)
     # Each new dataset is made public by its last action, after its files.
     releases = [(a["dataset"], a["detail"]) for a in writes(plan) if a["action"] == "update"]
-    assert [d for d, _ in releases] == sorted(names(catalogue).values())
+    assert [d for d, _ in releases] == list(names(catalogue).values())  # in catalogue order
     assert all("made public" in detail for _, detail in releases)
     assert [a["resource"] for a in loads(plan)] == TABLES
 
@@ -101,7 +101,7 @@ def test_rerun_writes_nothing(publisher: Publisher, catalogue: Path, ckan: ckana
     after = {k: p["metadata_modified"] for k, p in show_all(ckan, catalogue).items()}
     assert after == before
     code, out, _ = publisher.run("diff")
-    assert code == 0 and "11 unchanged" in out and "Nothing was written" in out
+    assert code == 0 and "31 unchanged" in out and "Nothing was written" in out
 
 
 def test_one_changed_cell_is_one_upload_to_the_same_resource(
@@ -184,50 +184,51 @@ def test_orphans_are_reported_and_pruned_only_on_request(
     assert publisher.json("push", "--yes")[0] == 0
     by_hand = ckan.action.package_create(name=f"von-hand-{organization}", title="Von Hand", owner_org=organization)
     all_names = names(catalogue)
-    # Drop the partners dataset and the link table that refers to it (kept aside to bring back).
+    # Drop the funding dataset and the municipalities' population table (kept aside to bring back):
+    # no key and no row of the sources table points to them.
     kept = tmp_path / "kept"
     kept.mkdir()
-    shutil.move(catalogue / "datasets/partners", kept / "partners")
-    descriptor = catalogue / "datasets/projects/datapackage.yaml"
+    shutil.move(catalogue / "datasets/funding", kept / "funding")
+    descriptor = catalogue / "datasets/municipalities/datapackage.yaml"
     original = descriptor.read_text()
     data = yaml.safe_load(original)
-    data["resources"] = [r for r in data["resources"] if r["name"] != "project_partners"]
+    data["resources"] = [r for r in data["resources"] if r["name"] != "population"]
     descriptor.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
 
     code, report = publisher.json("push", "--yes")
     assert code == 0
     orphans = {(a["dataset"], a["resource"]) for a in report["actions"] if a["action"] == "orphan"}
-    assert orphans == {(all_names["partners"], None), (all_names["projects"], "project_partners")}
+    assert orphans == {(all_names["funding"], None), (all_names["municipalities"], "population")}
     assert writes(report) == []
-    assert ckan.action.package_show(id=all_names["partners"])["state"] == "active"
+    assert ckan.action.package_show(id=all_names["funding"])["state"] == "active"
 
     # A limit on deletions stops the whole run before it writes.
     code, report = publisher.json("push", "--yes", "--prune", "--max-deletes", "1")
     assert code == 2 and report["ok"] is False
-    assert "deletes 2 datasets/resources" in report["error"] and all_names["partners"] in report["error"]
-    assert ckan.action.package_show(id=all_names["partners"])["state"] == "active"
+    assert "deletes 2 datasets/resources" in report["error"] and all_names["funding"] in report["error"]
+    assert ckan.action.package_show(id=all_names["funding"])["state"] == "active"
 
     code, report = publisher.json("push", "--yes", "--prune", "--max-deletes", "2")
     assert code == 0
     deleted = {(a["dataset"], a["resource"]) for a in writes(report)}
     assert deleted == orphans
     assert all(a["action"] == "delete" and a["outcome"] == "done" for a in writes(report))
-    assert ckan.action.package_show(id=all_names["partners"])["state"] == "deleted"
-    projects = ckan.action.package_show(id=all_names["projects"])
-    assert [r["datapackage_resource"] for r in projects["resources"]] == ["projects"]
+    assert ckan.action.package_show(id=all_names["funding"])["state"] == "deleted"
+    municipalities = ckan.action.package_show(id=all_names["municipalities"])
+    assert [r["datapackage_resource"] for r in municipalities["resources"]] == ["municipalities"]
     assert ckan.action.package_show(id=by_hand["id"])["state"] == "active"  # never touched
 
     # Brought back, a pruned dataset is published again under its old name (the trash does not block it).
-    shutil.move(kept / "partners", catalogue / "datasets/partners")
+    shutil.move(kept / "funding", catalogue / "datasets/funding")
     descriptor.write_text(original)
     code, report = publisher.json("push", "--yes")
     assert code == 0, report
     assert {(a["dataset"], a["resource"]) for a in writes(report) if a["action"] == "create"} == {
-        (all_names["partners"], None),
-        (all_names["partners"], "partners"),
-        (all_names["projects"], "project_partners"),
+        (all_names["funding"], None),
+        (all_names["funding"], "funding"),
+        (all_names["municipalities"], "population"),
     }
-    assert ckan.action.package_show(id=all_names["partners"])["state"] == "active"
+    assert ckan.action.package_show(id=all_names["funding"])["state"] == "active"
     code, report = publisher.json("push", "--yes")
     assert code == 0 and writes(report) == []
 
