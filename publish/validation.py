@@ -23,6 +23,7 @@ from .catalogue import Catalogue, Dataset, ResourceSpec, UnsafePathError, load_c
 from .csv_checks import check_csv_file
 from .metadata_checks import check_catalogue_meta, check_dataset_descriptor, check_unique_names
 from .report import Problem, Report, shorten
+from .source_coverage import check_source_coverage
 from .units import human_bytes
 
 LIMIT_ERRORS = 500  # Frictionless problems kept per table: bounds memory (each keeps its row)
@@ -83,6 +84,8 @@ def validate(catalogue: Catalogue | str | Path = ".", status: Callable[[str], No
             problems, rows = _validate_tables(own, tables)
             report.problems += problems
             report.rows += rows
+    # Every filled cell must name the page that states it (row source_url or the sources table).
+    report.problems += check_source_coverage(catalogue, tables, {p.file for p in report.problems})
     return report
 
 

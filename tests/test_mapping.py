@@ -14,6 +14,7 @@ from publish.mapping import (
     MANAGED_BY,
     MANAGED_EXTRAS,
     RESOURCE_KEY,
+    DesiredPackage,
     desired_state,
     file_digest,
     portal_schema,
@@ -31,14 +32,25 @@ def test_file_digest_matches_hashlib(tmp_path: Path) -> None:
     assert digest.size == 400_000
 
 
-def test_shipped_catalogue_maps_to_three_packages() -> None:
+def shipped(name: str) -> DesiredPackage:
+    """The desired state of one dataset of the shipped catalogue, by its CKAN name."""
+    return next(p for p in desired_state(publish.load_catalogue(REPO)) if p.name == name)
+
+
+def test_shipped_catalogue_maps_to_nine_packages() -> None:
     packages = desired_state(publish.load_catalogue(REPO))
     assert [p.name for p in packages] == [
+        "digital-interkommunal-handlungsfelder",
+        "digital-interkommunal-foerderung",
+        "digital-interkommunal-ziele",
+        "digital-interkommunal-meilensteine",
+        "digital-interkommunal-kommunen",
         "digital-interkommunal-partner",
         "digital-interkommunal-phasen",
         "digital-interkommunal-projekte",
+        "digital-interkommunal-quellen",
     ]
-    projects = packages[2]
+    projects = shipped("digital-interkommunal-projekte")
     assert projects.fields["owner_org"] == "digital-interkommunal"
     assert projects.fields["license_id"] == "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
     assert projects.fields["url"] == "https://digital-interkommunal.de/"
@@ -47,7 +59,7 @@ def test_shipped_catalogue_maps_to_three_packages() -> None:
 
 
 def test_dcat_extras() -> None:
-    (_partners, phases, projects) = desired_state(publish.load_catalogue(REPO))
+    phases, projects = shipped("digital-interkommunal-phasen"), shipped("digital-interkommunal-projekte")
     extras = projects.fields["extras"]
     assert set(extras) <= set(MANAGED_EXTRAS)
     assert extras["managed_by"] == MANAGED_BY
@@ -65,8 +77,7 @@ def test_dcat_extras() -> None:
 
 
 def test_resource_fields_carry_digest_and_schema() -> None:
-    catalogue = publish.load_catalogue(REPO)
-    projects = desired_state(catalogue)[2]
+    projects = shipped("digital-interkommunal-projekte")
     resource = projects.resources[0]
     data = (REPO / "datasets/projects/projects.csv").read_bytes()
     # hash: bare md5 (what Frictionless reads an unprefixed hash as; hexBinary for ckanext-dcat),
@@ -80,8 +91,11 @@ def test_resource_fields_carry_digest_and_schema() -> None:
     schema = json.loads(resource.fields["schema"])
     local = json.loads((REPO / "schemas/projects.schema.json").read_text())
     # The same schema, but a key to another dataset names it by its CKAN name, not its folder.
-    assert [k["reference"]["package"] for k in local["catalogueForeignKeys"]] == ["phases"]
-    assert [k["reference"]["package"] for k in schema["catalogueForeignKeys"]] == ["digital-interkommunal-phasen"]
+    assert [k["reference"]["package"] for k in local["catalogueForeignKeys"]] == ["phases", "fields_of_action"]
+    assert [k["reference"]["package"] for k in schema["catalogueForeignKeys"]] == [
+        "digital-interkommunal-phasen",
+        "digital-interkommunal-handlungsfelder",
+    ]
     assert [k["fields"] for k in schema["catalogueForeignKeys"]] == [k["fields"] for k in local["catalogueForeignKeys"]]
     assert {k: v for k, v in schema.items() if k != "catalogueForeignKeys"} == {
         k: v for k, v in local.items() if k != "catalogueForeignKeys"
@@ -90,8 +104,8 @@ def test_resource_fields_carry_digest_and_schema() -> None:
 
 
 def test_keys_inside_a_dataset_name_resources_as_the_ckan_reader_does() -> None:
-    projects = desired_state(publish.load_catalogue(REPO))[2]
-    partners_table = projects.resources[1]
+    (projects,) = [p for p in desired_state(publish.load_catalogue(REPO)) if p.name == "digital-interkommunal-projekte"]
+    (partners_table,) = [r for r in projects.resources if r.key == "project_partners"]
     local = json.loads((REPO / "schemas/project_partners.schema.json").read_text())
     assert [k["reference"]["resource"] for k in local["foreignKeys"]] == ["projects"]
     stored = json.loads(partners_table.fields["schema"])

@@ -15,8 +15,18 @@ from tests.conftest import REPO
 DESCRIPTORS = sorted((REPO / "datasets").glob("*/datapackage.yaml"))
 
 
-def test_there_are_three_datasets() -> None:
-    assert [d.parent.name for d in DESCRIPTORS] == ["partners", "phases", "projects"]
+def test_there_are_nine_datasets() -> None:
+    assert [d.parent.name for d in DESCRIPTORS] == [
+        "fields_of_action",
+        "funding",
+        "goals",
+        "milestones",
+        "municipalities",
+        "partners",
+        "phases",
+        "projects",
+        "sources",
+    ]
 
 
 @pytest.mark.parametrize("descriptor", DESCRIPTORS, ids=lambda d: d.parent.name)

@@ -216,7 +216,8 @@ def test_safe_name_is_a_valid_resource_name() -> None:
 
 def test_keys_inside_a_dataset_come_back_with_the_pulled_names() -> None:
     catalogue = publish.load_catalogue(REPO)
-    projects = desired_state(catalogue)[2]
+    (projects,) = [p for p in desired_state(catalogue) if p.name == "digital-interkommunal-projekte"]
+    assert [r.key for r in projects.resources] == ["projects", "project_partners"]
     package = as_ckan_package(projects)
     stored = json.loads(package["resources"][1]["schema"])
     assert stored["foreignKeys"][0]["reference"]["resource"] == "projekte"  # as the CKAN reader names "Projekte"

@@ -32,7 +32,7 @@ def json_errors(catalogue: Path) -> list[dict]:
 def test_shipped_catalogue_is_valid() -> None:
     code, output = run_validate(REPO)
     assert code == 0, output
-    assert "catalogue valid: 3 datasets, 4 resources" in output
+    assert "catalogue valid: 9 datasets, 11 resources" in output
 
 
 def test_fixture_catalogue_is_valid_through_the_api(catalogue_dir: Path) -> None:

@@ -13,7 +13,31 @@ from click.testing import CliRunner
 from publish.cli import main
 from tests.conftest import REPO
 
-DATASETS = ("partners", "phases", "projects")
+DATASETS = (
+    "fields_of_action",
+    "funding",
+    "goals",
+    "milestones",
+    "municipalities",
+    "partners",
+    "phases",
+    "projects",
+    "sources",
+)
+# Every table of the shipped catalogue, in publishing order (datasets by folder, then resources).
+TABLES = [
+    "fields_of_action",
+    "funding",
+    "goals",
+    "milestones",
+    "municipalities",
+    "population",
+    "partners",
+    "phases",
+    "projects",
+    "project_partners",
+    "sources",
+]
 
 
 def make_catalogue(tmp_path: Path, organization: str) -> Path:

@@ -75,7 +75,7 @@ def test_pull_all_gives_valid_identical_data_packages(
     code, report = puller.json("--all", "--organization", organization, "--to", str(to), token=False)
     assert code == 0, report
     assert report["ok"] and report["valid"] and report["errors"] == []
-    assert report["checked"]["rows"] == 21
+    assert report["checked"]["rows"] == 170
     pulled_names = names(published)
     assert sorted(d["dataset"] for d in report["datasets"]) == sorted(pulled_names.values())
     for key in DATASETS:
@@ -122,10 +122,10 @@ def test_pull_checks_keys_between_the_datasets_it_pulled(
     assert pulled_names["phases"] in note and pulled_names["partners"] in note
 
     # Someone replaces the phases table on the portal (digest and all) by one without
-    # 'umsetzungsphase', which a project still refers to: pulled together, that is found.
+    # 'strategiephase', which a project still refers to: pulled together, that is found.
     lines = (published / "datasets/phases/phases.csv").read_bytes().splitlines(keepends=True)
     shorter = tmp_path / "phases.csv"
-    shorter.write_bytes(b"".join(line for line in lines if not line.startswith(b"umsetzungsphase,")))
+    shorter.write_bytes(b"".join(line for line in lines if not line.startswith(b"strategiephase,")))
     resource = ckan.action.package_show(id=pulled_names["phases"])["resources"][0]
     with shorter.open("rb") as upload:
         ckan.action.resource_patch(
@@ -139,7 +139,7 @@ def test_pull_checks_keys_between_the_datasets_it_pulled(
     assert code == 1, report
     assert all("not checked" not in n for d in report["datasets"] for n in d["notes"])
     (error,) = report["errors"]
-    assert (error["code"], error["field"], error["value"]) == ("foreign-key", "phase", "umsetzungsphase")
+    assert (error["code"], error["field"], error["value"]) == ("foreign-key", "phase", "strategiephase")
     assert error["file"] == f"{pulled_names['projects']}/projects.csv"
     assert pulled_names["phases"] in error["message"]
 
@@ -157,6 +157,7 @@ def test_load_gives_schema_dtypes_and_caches_by_digest(
     expected = {
         "id": pd.StringDtype(),
         "name": pd.StringDtype(),
+        "parent_id": pd.StringDtype(),
         "field_of_action": pd.CategoricalDtype(
             [
                 "Gesundheit",

@@ -29,7 +29,7 @@ from publish.lock import RunLock
 from publish.mapping import portal_schema, reader_names
 from tests.conftest import REPO
 from tests.integration.fault_proxy import FaultProxy
-from tests.integration.publishing import Publisher, loads, names, writes
+from tests.integration.publishing import DATASETS, TABLES, Publisher, loads, names, writes
 
 
 def show_all(ckan: ckanapi.RemoteCKAN, catalogue: Path) -> dict[str, dict[str, Any]]:
@@ -42,16 +42,17 @@ def test_first_publish_reads_back_field_by_field(
     code, plan = publisher.json("diff")
     assert code == 0
     assert {a["outcome"] for a in plan["actions"]} == {"planned"}
-    assert [a["action"] for a in writes(plan)].count("create") == 7
+    assert [a["action"] for a in writes(plan)].count("create") == len(DATASETS) + len(TABLES)
     # Each new dataset is made public by its last action, after its files.
     releases = [(a["dataset"], a["detail"]) for a in writes(plan) if a["action"] == "update"]
-    assert [d for d, _ in releases] == sorted(names(catalogue).values())
+    assert [d for d, _ in releases] == list(names(catalogue).values())  # in catalogue order
     assert all("made public" in detail for _, detail in releases)
-    assert [a["resource"] for a in loads(plan)] == ["partners", "phases", "projects", "project_partners"]
+    assert [a["resource"] for a in loads(plan)] == TABLES
 
     code, report = publisher.json("push", "--yes")
     assert code == 0 and report["ok"] is True, report
-    assert [(a["action"], a["outcome"]) for a in writes(report) if a["action"] == "create"] == [("create", "done")] * 7
+    creates = [(a["action"], a["outcome"]) for a in writes(report) if a["action"] == "create"]
+    assert creates == [("create", "done")] * (len(DATASETS) + len(TABLES))
     assert {a["outcome"] for a in writes(report)} == {"done"}
     assert {a["outcome"] for a in loads(report)} == {"done"}
     assert report["bytes_uploaded"] == sum(p.stat().st_size for p in (catalogue / "datasets").glob("*/*.csv"))
@@ -105,7 +106,7 @@ def test_rerun_writes_nothing(publisher: Publisher, catalogue: Path, ckan: ckana
     after = {k: p["metadata_modified"] for k, p in show_all(ckan, catalogue).items()}
     assert after == before
     code, out, _ = publisher.run("diff")
-    assert code == 0 and "11 unchanged" in out and "Nothing was written" in out
+    assert code == 0 and "31 unchanged" in out and "Nothing was written" in out
 
 
 def test_one_changed_cell_is_one_upload_to_the_same_resource(
@@ -188,50 +189,51 @@ def test_orphans_are_reported_and_pruned_only_on_request(
     assert publisher.json("push", "--yes")[0] == 0
     by_hand = ckan.action.package_create(name=f"von-hand-{organization}", title="Von Hand", owner_org=organization)
     all_names = names(catalogue)
-    # Drop the partners dataset and the link table that refers to it (kept aside to bring back).
+    # Drop the funding dataset and the municipalities' population table (kept aside to bring back):
+    # no key and no row of the sources table points to them.
     kept = tmp_path / "kept"
     kept.mkdir()
-    shutil.move(catalogue / "datasets/partners", kept / "partners")
-    descriptor = catalogue / "datasets/projects/datapackage.yaml"
+    shutil.move(catalogue / "datasets/funding", kept / "funding")
+    descriptor = catalogue / "datasets/municipalities/datapackage.yaml"
     original = descriptor.read_text()
     data = yaml.safe_load(original)
-    data["resources"] = [r for r in data["resources"] if r["name"] != "project_partners"]
+    data["resources"] = [r for r in data["resources"] if r["name"] != "population"]
     descriptor.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
 
     code, report = publisher.json("push", "--yes")
     assert code == 0
     orphans = {(a["dataset"], a["resource"]) for a in report["actions"] if a["action"] == "orphan"}
-    assert orphans == {(all_names["partners"], None), (all_names["projects"], "project_partners")}
+    assert orphans == {(all_names["funding"], None), (all_names["municipalities"], "population")}
     assert writes(report) == []
-    assert ckan.action.package_show(id=all_names["partners"])["state"] == "active"
+    assert ckan.action.package_show(id=all_names["funding"])["state"] == "active"
 
     # A limit on deletions stops the whole run before it writes.
     code, report = publisher.json("push", "--yes", "--prune", "--max-deletes", "1")
     assert code == 2 and report["ok"] is False
-    assert "deletes 2 datasets/resources" in report["error"] and all_names["partners"] in report["error"]
-    assert ckan.action.package_show(id=all_names["partners"])["state"] == "active"
+    assert "deletes 2 datasets/resources" in report["error"] and all_names["funding"] in report["error"]
+    assert ckan.action.package_show(id=all_names["funding"])["state"] == "active"
 
     code, report = publisher.json("push", "--yes", "--prune", "--max-deletes", "2")
     assert code == 0
     deleted = {(a["dataset"], a["resource"]) for a in writes(report)}
     assert deleted == orphans
     assert all(a["action"] == "delete" and a["outcome"] == "done" for a in writes(report))
-    assert ckan.action.package_show(id=all_names["partners"])["state"] == "deleted"
-    projects = ckan.action.package_show(id=all_names["projects"])
-    assert [r["datapackage_resource"] for r in projects["resources"]] == ["projects"]
+    assert ckan.action.package_show(id=all_names["funding"])["state"] == "deleted"
+    municipalities = ckan.action.package_show(id=all_names["municipalities"])
+    assert [r["datapackage_resource"] for r in municipalities["resources"]] == ["municipalities"]
     assert ckan.action.package_show(id=by_hand["id"])["state"] == "active"  # never touched
 
     # Brought back, a pruned dataset is published again under its old name (the trash does not block it).
-    shutil.move(kept / "partners", catalogue / "datasets/partners")
+    shutil.move(kept / "funding", catalogue / "datasets/funding")
     descriptor.write_text(original)
     code, report = publisher.json("push", "--yes")
     assert code == 0, report
     assert {(a["dataset"], a["resource"]) for a in writes(report) if a["action"] == "create"} == {
-        (all_names["partners"], None),
-        (all_names["partners"], "partners"),
-        (all_names["projects"], "project_partners"),
+        (all_names["funding"], None),
+        (all_names["funding"], "funding"),
+        (all_names["municipalities"], "population"),
     }
-    assert ckan.action.package_show(id=all_names["partners"])["state"] == "active"
+    assert ckan.action.package_show(id=all_names["funding"])["state"] == "active"
     code, report = publisher.json("push", "--yes")
     assert code == 0 and writes(report) == []
 
@@ -367,7 +369,7 @@ def test_push_through_a_faulty_proxy_converges(
         local = yaml.safe_load((catalogue / "datasets" / key / "datapackage.yaml").read_text())
         assert [r["datapackage_resource"] for r in package["resources"]] == [r["name"] for r in local["resources"]]
     found = ckan.action.package_search(fq=f'organization:"{catalogue_org(catalogue)}"', include_private=True)
-    assert found["count"] == 3
+    assert found["count"] == len(DATASETS)
 
 
 def test_a_first_publish_that_fails_half_way_leaves_nothing_public(
@@ -381,7 +383,7 @@ def test_a_first_publish_that_fails_half_way_leaves_nothing_public(
         proxy.stop()
     assert code == 3
     releases = [a for a in report["actions"] if a["action"] == "update" and a["resource"] is None]
-    assert len(releases) == 3 and {a["outcome"] for a in releases} == {"skipped"}
+    assert len(releases) == len(DATASETS) and {a["outcome"] for a in releases} == {"skipped"}
     for name in names(catalogue).values():
         assert ckan.action.package_show(id=name)["private"] is True
     anonymous = ckanapi.RemoteCKAN(ckan_url)
@@ -392,7 +394,7 @@ def test_a_first_publish_that_fails_half_way_leaves_nothing_public(
     assert code == 0, report
     done = [(a["resource"], a["action"]) for a in report["actions"] if a["dataset"] == names(catalogue)["phases"]]
     assert done == [(None, "unchanged"), ("phases", "create"), ("phases", "datastore"), (None, "update")]
-    assert anonymous.action.package_search(fq=f'organization:"{organization}"')["count"] == 3
+    assert anonymous.action.package_search(fq=f'organization:"{organization}"')["count"] == len(DATASETS)
     code, report = publisher.json("push", "--yes")
     assert code == 0 and writes(report) == [] and report["requests"] <= 3
 
@@ -438,12 +440,15 @@ def test_on_a_terminal_push_shows_the_plan_and_asks(
     runner = CliRunner()
     declined = runner.invoke(main, ["push", "--catalogue", str(catalogue)], env=publisher.env, input="n\n")
     assert declined.exit_code == 2
-    assert "create" in declined.stdout and "Plan: 7 create, 3 update" in declined.stdout
+    plan = f"Plan: {len(DATASETS) + len(TABLES)} create, {len(DATASETS)} update"
+    assert "create" in declined.stdout and plan in declined.stdout
     assert "Write these changes to" in declined.output
     assert ckan.action.package_search(fq=f'organization:"{organization}"', include_private=True)["count"] == 0
     accepted = runner.invoke(main, ["push", "--catalogue", str(catalogue)], env=publisher.env, input="y\n")
     assert accepted.exit_code == 0, accepted.output
-    assert ckan.action.package_search(fq=f'organization:"{organization}"', include_private=True)["count"] == 3
+    assert ckan.action.package_search(fq=f'organization:"{organization}"', include_private=True)["count"] == len(
+        DATASETS
+    )
 
 
 def test_a_dataset_made_by_hand_with_our_name_stops_the_push(
