@@ -24,6 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from publish.cli import main
+from publish.mapping import HASH_ALGORITHM
 from tests.bad_inputs import CASES, CSV_CASES, MAX_OUTPUT, Case
 from tests.conftest import MINIMAL
 from tests.integration.conftest import purge_organization
@@ -144,8 +145,14 @@ def _upload(sysadmin: Any, dataset: str, resource: str, path: Path) -> None:
     (target,) = [r for r in package["resources"] if r.get("datapackage_resource") == resource]
     content = path.read_bytes()
     with path.open("rb") as handle:
+        # The digests as publish push records them: md5 in `hash`, sha256 in its own field.
         sysadmin.action.resource_patch(
-            id=target["id"], upload=handle, hash=hashlib.sha256(content).hexdigest(), size=len(content)
+            id=target["id"],
+            upload=handle,
+            hash=hashlib.md5(content, usedforsecurity=False).hexdigest(),
+            hash_algorithm=HASH_ALGORITHM,
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=len(content),
         )
 
 
