@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from .cli_common import (
-    ca_bundle_option,
     catalogue_option,
     connect,
+    connection_options,
     fail,
     install_traceback_redaction,
     json_option,
@@ -80,39 +80,19 @@ def validate(catalogue_dir: str, as_json: bool) -> None:
 
 
 def portal_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Options shared by the commands that talk to a portal."""
-    options = [
-        click.option(
-            "--portal",
-            "portal_url",
-            envvar="CKAN_URL",
-            metavar="URL",
-            help="CKAN portal base URL. Env: CKAN_URL. The API token is read from CKAN_API_TOKEN only.",
-        ),
-        click.option(
-            "--prune",
-            is_flag=True,
-            help="Delete datasets and resources this tool published that the catalogue no longer has.",
-        ),
-        ca_bundle_option,
-        click.option("--allow-http", is_flag=True, help="Allow plain http:// to a non-loopback portal (not advised)."),
-        click.option(
-            "--no-datastore",
-            "no_datastore",
-            is_flag=True,
-            help="Do not load the tables into CKAN's DataStore (loaded, typed, by default).",
-        ),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(1, 3600),
-            default=60.0,
-            show_default=True,
-            help="Seconds to wait for each answer of the portal.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    """Options of diff and push: the connection (shared by every command) plus what to publish."""
+    command = click.option(
+        "--no-datastore",
+        "no_datastore",
+        is_flag=True,
+        help="Do not load the tables into CKAN's DataStore (loaded, typed, by default).",
+    )(command)
+    command = connection_options()(command)
+    return click.option(
+        "--prune",
+        is_flag=True,
+        help="Delete datasets and resources this tool published that the catalogue no longer has.",
+    )(command)
 
 
 @main.command()
@@ -231,7 +211,9 @@ def _stdin_is_terminal() -> bool:
 
 
 def _confirm(plan: Plan) -> bool:
-    _print_actions([(a, "planned", a.detail) for a in plan.actions], with_outcome=False)
+    from .plan import State
+
+    _print_actions([(a, str(State.PLANNED), a.detail) for a in plan.actions], with_outcome=False)
     click.echo(f"Plan: {plan.summary()}")
     return click.confirm(f"Write these changes to {plan.portal}?", default=False, err=True)
 
@@ -295,7 +277,7 @@ def _print_result(result: RunResult, as_json: bool, title: str) -> None:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
     push_run = title == "Push"
-    _print_actions([(o.action, o.outcome, o.detail) for o in result.outcomes], with_outcome=push_run)
+    _print_actions([(o.action, str(o.outcome), o.detail) for o in result.outcomes], with_outcome=push_run)
     plan = result.plan
     summary = plan.summary(with_bytes=not push_run) if plan else ""
     stats = f"{result.requests} requests, {human_bytes(result.bytes_uploaded)} uploaded, {result.duration_s:.1f} s"
@@ -330,7 +312,7 @@ def _print_actions(rows: list[tuple[Action, str, str]], with_outcome: bool) -> N
         return
     headers = ["DATASET", "RESOURCE", "ACTION"] + (["OUTCOME"] if with_outcome else []) + ["DETAIL"]
     table = [
-        [a.dataset, a.resource or "-", a.action] + ([outcome] if with_outcome else []) + [detail]
+        [a.dataset, a.resource or "-", str(a.kind)] + ([outcome] if with_outcome else []) + [detail]
         for a, outcome, detail in rows
     ]
     widths = [max(len(str(r[i])) for r in [headers, *table]) for i in range(len(headers) - 1)]

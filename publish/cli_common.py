@@ -8,8 +8,9 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -35,19 +36,41 @@ ca_bundle_option = click.option(
     help="CA certificates (PEM) to trust besides the usual ones, for a portal with a private CA. Env: CKAN_CA_BUNDLE.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object for machines.")
+allow_http_option = click.option(
+    "--allow-http", is_flag=True, help="Allow plain http:// to a non-loopback portal (not advised)."
+)
+timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(1, 3600),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for each answer of the portal.",
+)
+
+
+def connection_options(
+    portal_help: str = "CKAN portal base URL. Env: CKAN_URL. The API token is read from CKAN_API_TOKEN only.",
+    from_env: bool = True,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--portal, --ca-bundle, --allow-http and --timeout: declared once for every command that
+    reaches a portal (``from_env``: --portal defaults to CKAN_URL)."""
+    portal_option = click.option(
+        "--portal", "portal_url", envvar="CKAN_URL" if from_env else None, metavar="URL", help=portal_help
+    )
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in (timeout_option, allow_http_option, ca_bundle_option, portal_option):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 def connect(portal_url: str | None, ca_bundle: str | None, allow_http: bool, timeout: float) -> Portal:
     """The portal client for a command; the token comes from CKAN_API_TOKEN only."""
-    from .portal import Portal
+    from .portal import connect as connect_portal
 
-    return Portal(
-        portal_url or "",
-        os.environ.get("CKAN_API_TOKEN") or None,
-        timeout=timeout,
-        ca_bundle=ca_bundle,
-        allow_http=allow_http,
-    )
+    return connect_portal(portal_url, ca_bundle=ca_bundle, allow_http=allow_http, timeout=timeout)
 
 
 def redact_secrets(text: str) -> str:

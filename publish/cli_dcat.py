@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .cli_common import ca_bundle_option, catalogue_option, connect, fail
+from .cli_common import catalogue_option, connect, connection_options, fail
 from .errors import EXIT_INVALID, EXIT_OK, PublishError
 
 FORMATS = ("ttl", "rdf", "jsonld")  # publish.dcat.FORMATS; named here so --help loads no rdflib
@@ -26,12 +26,10 @@ FORMATS = ("ttl", "rdf", "jsonld")  # publish.dcat.FORMATS; named here so --help
     show_default=True,
     help="ttl (Turtle), rdf (RDF/XML) or jsonld (JSON-LD).",
 )
-@click.option(
-    "--portal",
-    "portal_url",
-    metavar="URL",
-    help="Point datasets and distributions at this CKAN portal's URIs and download URLs (read-only; "
+@connection_options(
+    "Point datasets and distributions at this CKAN portal's URIs and download URLs (read-only; "
     "every dataset must have been pushed). CKAN_API_TOKEN is used when set.",
+    from_env=False,
 )
 @click.option(
     "--base-url",
@@ -45,9 +43,6 @@ FORMATS = ("ttl", "rdf", "jsonld")  # publish.dcat.FORMATS; named here so --help
     help="Write to this file instead of standard output.",
 )
 @click.option("--no-validate", is_flag=True, help="Skip validating the catalogue first.")
-@ca_bundle_option
-@click.option("--allow-http", is_flag=True, help="Allow plain http:// to a non-loopback portal (not advised).")
-@click.option("--timeout", type=click.FloatRange(1, 3600), default=60.0, show_default=True, help="Seconds per answer.")
 def dcat(
     catalogue_dir: str,
     fmt: str,

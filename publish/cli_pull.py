@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .cli_common import ca_bundle_option, connect, fail, json_option
+from .cli_common import connect, connection_options, fail, json_option
 from .errors import EXIT_USAGE, PublishError
 from .report import for_terminal
 from .units import human_bytes
@@ -41,22 +41,7 @@ DOWNLOADED, PRESENT, FAILED = "downloaded", "present", "failed"
     metavar="NAME",
     help="Organization for --all. Default: organization.name of datasets/catalogue.yaml in the current folder.",
 )
-@click.option(
-    "--portal",
-    "portal_url",
-    envvar="CKAN_URL",
-    metavar="URL",
-    help="CKAN portal base URL. Env: CKAN_URL. CKAN_API_TOKEN is used when set (private datasets).",
-)
-@ca_bundle_option
-@click.option("--allow-http", is_flag=True, help="Allow plain http:// to a non-loopback portal (not advised).")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(1, 3600),
-    default=60.0,
-    show_default=True,
-    help="Seconds to wait for each answer of the portal.",
-)
+@connection_options("CKAN portal base URL. Env: CKAN_URL. CKAN_API_TOKEN is used when set (private datasets).")
 @json_option
 def pull(
     datasets: tuple[str, ...],

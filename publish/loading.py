@@ -32,8 +32,8 @@ import pandas as pd
 from .catalogue import UnsafePathError, resolve_inside
 from .errors import DataNotFoundError
 from .mapping import MANAGED_BY, MANAGED_BY_KEY, RESOURCE_KEY, file_digest
-from .portal import Portal
-from .pull import connect, download_verified, matches
+from .portal import Portal, connect
+from .pull import download_verified, matches
 from .structured import StructuredError, read_structured_file
 from .unmapping import ExpectedDigest, RemotePackage, RemoteResource, unmap_package
 

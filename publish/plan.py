@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from .datastore_schema import DIGEST_KEY, FIRST_LOAD, IN_PLACE, REBUILD, primary_key, shape_of, table_digest
@@ -26,9 +27,51 @@ from .mapping import (
 from .units import human_bytes
 from .unmapping import expected_digest
 
-CREATE, UPDATE, UPLOAD, UNCHANGED, ORPHAN, DELETE = "create", "update", "upload", "unchanged", "orphan", "delete"
-DATASTORE = "datastore"
-WRITES = {CREATE, UPDATE, UPLOAD, DELETE, DATASTORE}
+
+class Kind(StrEnum):
+    """What an action does. Its ``payload`` (the data sent to CKAN) per kind:
+
+    ========== =========== ==================================================================
+    kind       level       payload
+    ========== =========== ==================================================================
+    create     dataset     ``package_create`` fields (``private`` true until the release)
+    create     resource    ``resource_create`` fields; ``local`` is the file to upload
+    update     dataset     ``package_revise`` update, with ``version`` to match (``desired``
+                           recomputes it after a conflict); a ``release`` is a
+                           ``package_patch`` of ``private`` false
+    update     resource    ``resource_patch`` fields (``id`` included)
+    upload     resource    ``resource_patch`` fields with the file (``local``) streamed
+    datastore  resource    ``digest`` the table will hold, ``mode`` (first-load, rebuild, in-place)
+    delete     either      none: ``package_id`` / ``resource_id`` say what goes
+    unchanged  either      none
+    orphan     dataset     none (reported only; ``--prune`` makes it a delete)
+    ========== =========== ==================================================================
+    """
+
+    CREATE = "create"
+    UPDATE = "update"
+    UPLOAD = "upload"
+    DATASTORE = "datastore"
+    DELETE = "delete"
+    UNCHANGED = "unchanged"
+    ORPHAN = "orphan"
+
+    @property
+    def writes(self) -> bool:
+        return self not in (Kind.UNCHANGED, Kind.ORPHAN)
+
+
+class State(StrEnum):
+    """Where an action stands: planned (diff), then done, failed or skipped (push)."""
+
+    PLANNED = "planned"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+# The kinds under their short names, for the modules that build and carry out plans.
+CREATE, UPDATE, UPLOAD, DATASTORE, DELETE, UNCHANGED, ORPHAN = tuple(Kind)
 
 
 @dataclass(frozen=True)
@@ -37,7 +80,7 @@ class Action:
 
     dataset: str
     resource: str | None
-    action: str
+    kind: Kind
     detail: str = ""
     changes: tuple[str, ...] = ()
     bytes: int = 0
@@ -53,14 +96,14 @@ class Action:
 
     @property
     def writes(self) -> bool:
-        return self.action in WRITES
+        return self.kind.writes
 
-    def to_dict(self, outcome: str = "planned") -> dict[str, Any]:
+    def to_dict(self, outcome: State = State.PLANNED) -> dict[str, Any]:
         return {
             "dataset": self.dataset,
             "resource": self.resource,
-            "action": self.action,
-            "outcome": outcome,
+            "action": str(self.kind),
+            "outcome": str(outcome),
             "detail": self.detail,
         }
 
@@ -82,7 +125,7 @@ class Plan:
         return sum(a.bytes for a in self.actions)
 
     def counts(self) -> dict[str, int]:
-        return dict(Counter(a.action for a in self.actions))
+        return dict(Counter(str(a.kind) for a in self.actions))
 
     def summary(self, with_bytes: bool = True) -> str:
         counts = self.counts()
@@ -130,7 +173,7 @@ def make_plan(
                 Action(
                     dataset=existing["name"],
                     resource=None,
-                    action=kind,
+                    kind=kind,
                     detail="no longer in the catalogue" + ("" if prune else "; --prune deletes it"),
                     package_id=existing["id"],
                 )
@@ -158,7 +201,7 @@ def _package_actions(
             Action(
                 dataset=package.name,
                 resource=None,
-                action=CREATE,
+                kind=CREATE,
                 detail=f"new dataset with {len(package.resources)} resource(s)"
                 + ("" if package.fields["private"] else ", private until its files are in"),
                 payload=payload,
@@ -176,7 +219,7 @@ def _package_actions(
     if update is not None:
         actions = [update]
     else:
-        actions = [Action(dataset=package.name, resource=None, action=UNCHANGED, package_id=existing["id"])]
+        actions = [Action(dataset=package.name, resource=None, kind=UNCHANGED, package_id=existing["id"])]
 
     by_key: dict[str, list[dict[str, Any]]] = {}
     extra_remote: list[dict[str, Any]] = []  # made by hand (no key of ours)
@@ -200,7 +243,7 @@ def _package_actions(
             Action(
                 dataset=package.name,
                 resource=copy.get(RESOURCE_KEY),
-                action=DELETE,
+                kind=DELETE,
                 detail=f"duplicate of resource {keep['id']} (a create that landed late); removed",
                 package_id=existing["id"],
                 resource_id=copy["id"],
@@ -220,7 +263,7 @@ def _package_actions(
             Action(
                 dataset=package.name,
                 resource=label,
-                action=DELETE if prune else ORPHAN,
+                kind=DELETE if prune else ORPHAN,
                 detail="not in the descriptor" + ("" if prune else "; --prune deletes it"),
                 package_id=existing["id"],
                 resource_id=res["id"],
@@ -244,7 +287,7 @@ def _create_resource(package: DesiredPackage, resource: DesiredResource, package
     return Action(
         dataset=package.name,
         resource=resource.key,
-        action=CREATE,
+        kind=CREATE,
         detail=f"upload {human_bytes(resource.digest.size)}, sha256 {resource.digest.sha256[:12]}",
         bytes=resource.digest.size,
         package_id=package_id,
@@ -268,7 +311,7 @@ def _datastore_action(
     }
     active = current is not None and _truthy(current.get("datastore_active"))
     if held == wanted and active:
-        return Action(**common, action=UNCHANGED, detail="DataStore table up to date")
+        return Action(**common, kind=UNCHANGED, detail="DataStore table up to date")
     # The plan decides how the table loads; the loader carries out exactly this mode.
     if not active:
         mode, how = FIRST_LOAD, "first load" if held is None else "first load (the portal has no table for it)"
@@ -282,7 +325,7 @@ def _datastore_action(
         mode, how = IN_PLACE, "in place (upsert by primary key)"
     return Action(
         **common,
-        action=DATASTORE,
+        kind=DATASTORE,
         detail=f"load the table into the DataStore: {how}",
         payload={"digest": wanted, "mode": mode},
         local=resource,
@@ -317,7 +360,7 @@ def _resource_action(
         old = (remote.sha256 or "none")[:12]
         return Action(
             **common,
-            action=UPLOAD,
+            kind=UPLOAD,
             detail=f"content changed (sha256 {old} → {resource.digest.sha256[:12]}), "
             f"upload {human_bytes(resource.digest.size)}",
             changes=tuple(changes),
@@ -328,12 +371,12 @@ def _resource_action(
     if changes:
         return Action(
             **common,
-            action=UPDATE,
+            kind=UPDATE,
             detail="fields: " + ", ".join(changes),
             changes=tuple(changes),
             payload={"id": current["id"], **{f: resource.fields[f] for f in changes}},
         )
-    return Action(**common, action=UNCHANGED)
+    return Action(**common, kind=UNCHANGED)
 
 
 def package_update(package: DesiredPackage, existing: dict[str, Any]) -> Action | None:
@@ -350,7 +393,7 @@ def package_update(package: DesiredPackage, existing: dict[str, Any]) -> Action 
     return Action(
         dataset=package.name,
         resource=None,
-        action=UPDATE,
+        kind=UPDATE,
         detail="fields: " + ", ".join(changes),
         changes=tuple(changes),
         package_id=existing["id"],
@@ -369,7 +412,7 @@ def _release(package: DesiredPackage, package_id: str | None) -> Action:
     return Action(
         dataset=package.name,
         resource=None,
-        action=UPDATE,
+        kind=UPDATE,
         detail="fields: private (made public now that its files are in)",
         changes=("private",),
         package_id=package_id,

@@ -498,6 +498,34 @@ class Portal:
         return PortalRefusedError(f"{action}: unexpected answer from the portal: {text}", "unexpected")
 
 
+def connect(
+    portal: Portal | str | None = None,
+    token: str | None = None,
+    *,
+    ca_bundle: str | None = None,
+    allow_http: bool = False,
+    timeout: float = 60.0,
+) -> Portal:
+    """The one way every command and ``publish.load``/``publish.pull`` reach a portal.
+
+    ``portal``: a Portal (returned as it is), a URL, or None for ``CKAN_URL``. The token comes from
+    ``token`` or else ``CKAN_API_TOKEN`` (never from a command-line argument); the CA bundle from
+    ``ca_bundle`` or else ``CKAN_CA_BUNDLE``.
+    """
+    if isinstance(portal, Portal):
+        return portal
+    url = portal or os.environ.get("CKAN_URL") or ""
+    if not url:
+        raise ConfigurationError("no portal: pass --portal URL (or portal=...) or set CKAN_URL")
+    return Portal(
+        url,
+        token if token is not None else (os.environ.get("CKAN_API_TOKEN") or None),
+        timeout=timeout,
+        ca_bundle=ca_bundle or os.environ.get("CKAN_CA_BUNDLE") or None,
+        allow_http=allow_http,
+    )
+
+
 class _TrustAlsoAdapter(requests.adapters.HTTPAdapter):
     """HTTPS with an SSL context that trusts the usual CAs and a private one as well.
 

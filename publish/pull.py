@@ -24,7 +24,7 @@ import requests
 from .catalogue import Dataset, ResourceSpec
 from .errors import ConfigurationError, DigestMismatchError, PublishError
 from .mapping import FileDigest, file_digest
-from .portal import Portal, PortalError, PortalRefusedError, TransientPortalError
+from .portal import Portal, PortalError, PortalRefusedError, TransientPortalError, connect
 from .report import Report
 from .unmapping import DESCRIPTOR_FILE, TEMP_PREFIX, ExpectedDigest, RemotePackage, RemoteResource, unmap_package
 from .validation import Table, validate_tables
@@ -127,16 +127,6 @@ class PullResult:
             "errors": self.report.to_dict()["errors"],
             "checked": {"datasets": self.report.datasets, "resources": self.report.resources, "rows": self.report.rows},
         }
-
-
-def connect(portal: Portal | str | None = None, token: str | None = None, **options: Any) -> Portal:
-    """A Portal from an instance, a URL, or ``CKAN_URL``; the token defaults to ``CKAN_API_TOKEN``."""
-    if isinstance(portal, Portal):
-        return portal
-    url = portal or os.environ.get("CKAN_URL") or ""
-    if not url:
-        raise ConfigurationError("no portal: pass portal= (or --portal URL) or set CKAN_URL")
-    return Portal(url, token or os.environ.get("CKAN_API_TOKEN") or None, **options)
 
 
 def pull(

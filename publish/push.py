@@ -23,7 +23,7 @@ from .errors import (
 )
 from .lock import RunLock
 from .mapping import RESOURCE_KEY, desired_state
-from .plan import CREATE, DATASTORE, DELETE, UPDATE, UPLOAD, Action, Plan, is_managed, make_plan, package_update
+from .plan import Action, Kind, Plan, State, is_managed, make_plan, package_update
 from .portal import ALWAYS, UNPROCESSED, Portal, PortalError, PortalRefusedError, TransientPortalError
 from .report import Problem, Report
 from .validation import validate
@@ -35,8 +35,10 @@ CREATE_ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class Outcome:
+    """What became of one action of the plan."""
+
     action: Action
-    outcome: str  # planned | done | failed | skipped
+    outcome: State
     detail: str
     rows: int | None = None  # rows written to the DataStore
 
@@ -63,16 +65,16 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return all(o.outcome != "failed" for o in self.outcomes) and not self.unverified
+        return all(o.outcome is not State.FAILED for o in self.outcomes) and not self.unverified
 
     @property
     def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.outcome == "failed"]
+        return [o for o in self.outcomes if o.outcome is State.FAILED]
 
     def dataset_urls(self) -> list[str]:
         """Portal pages of the catalogue's datasets (not of orphans or deleted ones)."""
         names = {o.action.dataset: None for o in self.outcomes if o.action.resource is None}  # in order, once
-        gone = {o.action.dataset for o in self.outcomes if o.action.action in (DELETE, "orphan")}
+        gone = {o.action.dataset for o in self.outcomes if o.action.kind in (Kind.DELETE, Kind.ORPHAN)}
         return [f"{self.portal}/dataset/{name}" for name in names if name not in gone]
 
     def to_dict(self) -> dict[str, Any]:
@@ -165,7 +167,7 @@ def diff(
     plan, _ = plan_for(catalogue, portal, prune=prune, datastore=datastore, status=status)
     return RunResult(
         portal=portal.url,
-        outcomes=[Outcome(a, "planned", a.detail) for a in plan.actions],
+        outcomes=[Outcome(a, State.PLANNED, a.detail) for a in plan.actions],
         requests=portal.requests_made,
         duration_s=time.monotonic() - started,
         plan=plan,
@@ -204,7 +206,7 @@ def push(
         plan, organization = plan_for(
             catalogue, portal, prune=prune, datastore=datastore, status=status, organization=organization
         )
-        deletes = [a for a in plan.actions if a.action == DELETE and not a.duplicate]
+        deletes = [a for a in plan.actions if a.kind is Kind.DELETE and not a.duplicate]
         if max_deletes is not None and len(deletes) > max_deletes:
             listed = ", ".join(f"{a.dataset}/{a.resource}" if a.resource else a.dataset for a in deletes)
             raise TooManyDeletesError(
@@ -233,41 +235,42 @@ def push(
 
 
 def execute(plan: Plan, portal: Portal, progress: UploadProgress | None = None) -> RunResult:
-    """Carry out the plan's actions in order; a failure is recorded and the run goes on."""
+    """Carry out the plan's actions in order; a failure is recorded and the run goes on.
+
+    Skip rules: after a dataset's create fails, its other actions are skipped; after a file's
+    create or upload fails, its table is not loaded; a new dataset is released (made public) only
+    if none of its actions failed or was skipped.
+    """
     result = RunResult(portal=plan.portal, plan=plan)
-    created: dict[tuple[str, str | None], str] = {}  # ids of what this run created
+    run = _Run(portal, progress)
     failed: set[tuple[str, str | None]] = set()  # (dataset, None) or (dataset, resource)
     incomplete: set[str] = set()  # datasets with any action that failed or was skipped
-    unclear: set[tuple[str, str, str]] = set()  # (dataset, package id, resource key) of creates with a lost answer
     for action in plan.actions:
         if (action.dataset, None) in failed or (action.datastore and (action.dataset, action.resource) in failed):
-            result.outcomes.append(Outcome(action, "skipped", "an earlier step for it failed"))
+            result.outcomes.append(Outcome(action, State.SKIPPED, "an earlier step for it failed"))
             incomplete.add(action.dataset)
             continue
         if action.release and action.dataset in incomplete:
             # Public only once its files AND tables are in: any failed step keeps it private.
-            result.outcomes.append(
-                Outcome(
-                    action, "skipped", "a file or table is missing after a failure; private until a run completes it"
-                )
-            )
+            why = "a file or table is missing after a failure; private until a run completes it"
+            result.outcomes.append(Outcome(action, State.SKIPPED, why))
             continue
         if not action.writes:
-            result.outcomes.append(Outcome(action, "done", action.detail))
+            result.outcomes.append(Outcome(action, State.DONE, action.detail))
             continue
         try:
-            if action.action == DATASTORE:
-                rows = _load_datastore(action, portal, created, progress)
-                result.outcomes.append(Outcome(action, "done", f"{rows} rows; {action.detail}", rows=rows))
+            if action.kind is Kind.DATASTORE:
+                rows = _load_datastore(action, run)
+                result.outcomes.append(Outcome(action, State.DONE, f"{rows} rows; {action.detail}", rows=rows))
             else:
-                detail = _apply(action, portal, created, progress, unclear)
-                result.outcomes.append(Outcome(action, "done", detail))
+                step = _STEPS[(action.kind, action.resource is not None)]
+                result.outcomes.append(Outcome(action, State.DONE, step(run, action)))
         except PublishError as exc:
-            result.outcomes.append(Outcome(action, "failed", portal.redact(str(exc))))
+            result.outcomes.append(Outcome(action, State.FAILED, portal.redact(str(exc))))
             incomplete.add(action.dataset)
-            if action.action in (CREATE, UPLOAD) and not action.datastore:
+            if action.kind in (Kind.CREATE, Kind.UPLOAD) and not action.datastore:
                 failed.add((action.dataset, action.resource))
-    _reconcile(portal, unclear, created, result)
+    _reconcile(portal, run.unclear, run.created, result)
     result.requests = portal.requests_made
     result.bytes_uploaded = portal.bytes_uploaded
     return result
@@ -296,12 +299,11 @@ def _reconcile(
             result.notes.append(f"removed {removed} duplicate(s) of resource {key} left by a create that landed late")
 
 
-def _load_datastore(
-    action: Action, portal: Portal, created: dict[tuple[str, str | None], str], progress: UploadProgress | None
-) -> int:
-    """Load the table, then record on the resource which file and schema it holds."""
+def _load_datastore(action: Action, run: _Run) -> int:
+    """Load the table the way the plan chose, then record on the resource which file and schema it holds."""
     assert action.local is not None
-    resource_id = action.resource_id or created[(action.dataset, action.resource)]
+    portal, progress = run.portal, run.progress
+    resource_id = action.resource_id or run.created[(action.dataset, action.resource)]
     rows = load_table(
         portal,
         resource_id,
@@ -321,60 +323,91 @@ def _load_datastore(
     return rows
 
 
-def _apply(
-    action: Action,
-    portal: Portal,
-    created: dict[tuple[str, str | None], str],
-    progress: UploadProgress | None,
-    unclear: set[tuple[str, str, str]],
-) -> str:
-    def on_progress(sent: int, total: int) -> None:
-        if progress is not None:
-            progress(action, sent, total)
+@dataclass
+class _Run:
+    """What the steps of one push share: the portal, ids of what this run created, and the
+    creates whose answers were lost (checked for late duplicates at the end)."""
 
-    if action.resource is None:
-        if action.action == CREATE:
-            package = _create_once(
-                portal,
-                lambda: portal.action("package_create", action.payload, retry=UNPROCESSED),
-                lambda: _managed_or_none(portal.find_package(action.dataset)),
-            )
-            created[(action.dataset, None)] = package["id"]
-            return f"created {portal.url}/dataset/{package['name']}"
-        if action.release:
-            package_id = action.package_id or created[(action.dataset, None)]
-            portal.action("package_patch", {"id": package_id, **action.payload}, retry=ALWAYS)
-            return action.detail
-        if action.action == UPDATE:
-            return _revise_package(portal, action)
-        if action.action == DELETE:
-            delete_quietly(portal, "package_delete", {"id": action.package_id})
-            return "deleted (moved to the portal's trash)"
-    else:
-        package_id = action.package_id or created[(action.dataset, None)]
-        if action.action == CREATE:
-            assert action.local is not None
-            fields = {"package_id": package_id, **action.payload}
-            local = action.local
-            resource = _create_once(
-                portal,
-                lambda: portal.upload("resource_create", fields, local.path, retry=UNPROCESSED, progress=on_progress),
-                lambda: _find_resource(portal, package_id, local.key),
-                on_unclear=lambda: unclear.add((action.dataset, package_id, local.key)),
-            )
-            created[(action.dataset, action.resource)] = resource["id"]
-            return f"created resource {resource['id']}: {action.detail}"
-        if action.action == UPLOAD:
-            assert action.local is not None
-            portal.upload("resource_patch", action.payload, action.local.path, retry=ALWAYS, progress=on_progress)
-            return action.detail
-        if action.action == UPDATE:
-            portal.action("resource_patch", action.payload, retry=ALWAYS)
-            return action.detail
-        if action.action == DELETE:
-            delete_quietly(portal, "resource_delete", {"id": action.resource_id})
-            return f"deleted: {action.detail}" if action.duplicate else "deleted"
-    raise AssertionError(f"unknown action {action.action}")
+    portal: Portal
+    progress: UploadProgress | None
+    created: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    unclear: set[tuple[str, str, str]] = field(default_factory=set)  # (dataset, package id, resource key)
+
+    def package_id(self, action: Action) -> str:
+        return action.package_id or self.created[(action.dataset, None)]
+
+    def on_progress(self, action: Action) -> Callable[[int, int], None] | None:
+        progress = self.progress
+        return (lambda sent, total: progress(action, sent, total)) if progress is not None else None
+
+
+def _create_package(run: _Run, action: Action) -> str:
+    portal = run.portal
+    package = _create_once(
+        portal,
+        lambda: portal.action("package_create", action.payload, retry=UNPROCESSED),
+        lambda: _managed_or_none(portal.find_package(action.dataset)),
+    )
+    run.created[(action.dataset, None)] = package["id"]
+    return f"created {portal.url}/dataset/{package['name']}"
+
+
+def _update_package(run: _Run, action: Action) -> str:
+    if action.release:
+        run.portal.action("package_patch", {"id": run.package_id(action), **action.payload}, retry=ALWAYS)
+        return action.detail
+    return _revise_package(run.portal, action)
+
+
+def _delete_package(run: _Run, action: Action) -> str:
+    delete_quietly(run.portal, "package_delete", {"id": action.package_id})
+    return "deleted (moved to the portal's trash)"
+
+
+def _create_resource(run: _Run, action: Action) -> str:
+    assert action.local is not None
+    portal, local, package_id = run.portal, action.local, run.package_id(action)
+    fields = {"package_id": package_id, **action.payload}
+    progress = run.on_progress(action)
+    resource = _create_once(
+        portal,
+        lambda: portal.upload("resource_create", fields, local.path, retry=UNPROCESSED, progress=progress),
+        lambda: _find_resource(portal, package_id, local.key),
+        on_unclear=lambda: run.unclear.add((action.dataset, package_id, local.key)),
+    )
+    run.created[(action.dataset, action.resource)] = resource["id"]
+    return f"created resource {resource['id']}: {action.detail}"
+
+
+def _upload_resource(run: _Run, action: Action) -> str:
+    assert action.local is not None
+    run.portal.upload(
+        "resource_patch", action.payload, action.local.path, retry=ALWAYS, progress=run.on_progress(action)
+    )
+    return action.detail
+
+
+def _update_resource(run: _Run, action: Action) -> str:
+    run.portal.action("resource_patch", action.payload, retry=ALWAYS)
+    return action.detail
+
+
+def _delete_resource(run: _Run, action: Action) -> str:
+    delete_quietly(run.portal, "resource_delete", {"id": action.resource_id})
+    return f"deleted: {action.detail}" if action.duplicate else "deleted"
+
+
+# How each kind of write is carried out, for a dataset (False) or one of its resources (True).
+# DataStore loads have their own step (they count rows): see _load_datastore.
+_STEPS: dict[tuple[Kind, bool], Callable[[_Run, Action], str]] = {
+    (Kind.CREATE, False): _create_package,
+    (Kind.UPDATE, False): _update_package,
+    (Kind.DELETE, False): _delete_package,
+    (Kind.CREATE, True): _create_resource,
+    (Kind.UPLOAD, True): _upload_resource,
+    (Kind.UPDATE, True): _update_resource,
+    (Kind.DELETE, True): _delete_resource,
+}
 
 
 def _revise_package(portal: Portal, action: Action) -> str:

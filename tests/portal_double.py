@@ -64,6 +64,18 @@ class PortalDouble:
     def upload(self, name: str, fields: dict[str, Any], path: Path, **_: Any) -> dict[str, Any]:
         return self._call(name, {**fields, "size": path.stat().st_size})
 
+    def organization(self, name: str) -> dict[str, Any]:
+        self.calls.append("organization_list_for_user")
+        return {"id": "org-1", "name": name, "capacity": "editor"}
+
+    def license_ids(self) -> set[str]:
+        self.calls.append("license_list")
+        return {"http://dcat-ap.de/def/licenses/dl-by-de/2.0", "http://dcat-ap.de/def/licenses/dl-zero-de/2.0"}
+
+    def packages_of(self, organization: str) -> list[dict[str, Any]]:
+        self.calls.append("package_search")
+        return [copy.deepcopy(p) for p in self.packages.values() if p["state"] == "active"]
+
     def find_package(self, name_or_id: str) -> dict[str, Any] | None:
         try:
             return self._call("package_show", {"id": name_or_id})

@@ -5,6 +5,7 @@ portal in tests/integration."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 import publish
 from publish.mapping import RESOURCE_KEY, desired_state
 from publish.plan import Plan, make_plan
-from publish.push import RunResult, execute
+from publish.push import RunResult, execute, plan_for
 from tests.portal_double import PortalDouble
 
 
@@ -35,7 +36,7 @@ def run(plan: Plan, portal: PortalDouble) -> RunResult:
 
 def outcomes(result: RunResult, dataset_suffix: str) -> list[tuple[str | None, str, str]]:
     return [
-        (o.action.resource, o.action.action, o.outcome)
+        (o.action.resource, o.action.kind, o.outcome)
         for o in result.outcomes
         if o.action.dataset.endswith(dataset_suffix)
     ]
@@ -114,7 +115,7 @@ def test_a_late_duplicate_left_behind_is_removed_by_the_next_plan(first_plan: An
         dict(p, extras=[{"key": "managed_by", "value": "kalletal-lemgo-publish"}]) for p in portal.packages.values()
     ]
     plan = first_plan(current=current)
-    deletes = [a for a in plan.actions if a.action == "delete"]
+    deletes = [a for a in plan.actions if a.kind == "delete"]
     assert [(a.resource_id, a.duplicate) for a in deletes] == [("res-late", True)]
     run(plan, portal)
     assert resource_keys(portal, "-partner") == ["partners"]
@@ -128,3 +129,49 @@ def test_a_package_create_that_landed_late_is_adopted_when_the_name_is_taken(fir
     assert result.ok, [o.detail for o in result.failed]
     assert len([n for n in portal.packages if n.endswith("-partner")]) == 1
     assert portal.calls[:7] == ["package_create"] + ["package_show"] * 5 + ["package_create"]
+
+
+def published(first_plan: Any) -> PortalDouble:
+    portal = PortalDouble()
+    assert run(first_plan(), portal).ok
+    return portal
+
+
+def test_an_update_after_a_concurrent_edit_is_recomputed_and_keeps_the_edit(catalogue_dir: Path) -> None:
+    portal = PortalDouble()
+    catalogue = publish.load_catalogue(catalogue_dir)
+    assert publish.push(catalogue, portal, datastore=False, lock_dir=catalogue_dir / "locks").ok  # type: ignore[arg-type]
+    descriptor = catalogue_dir / "datasets/phases/datapackage.json"
+    descriptor.write_text(descriptor.read_text(encoding="utf-8").replace('"title": "', '"title": "Neu: ', 1))
+    catalogue = publish.load_catalogue(catalogue_dir)
+    plan, _ = plan_for(catalogue, portal, datastore=False)  # type: ignore[arg-type]
+    (update,) = plan.writes
+    # Someone edits the dataset on the portal after the plan was made: a hand-made extra.
+    package = portal.packages[update.dataset]
+    package["extras"] = [*package["extras"], {"key": "note_by_hand", "value": "bleibt"}]
+    package["metadata_modified"] = "edited-by-hand"
+    result = run(plan, portal)
+    assert result.ok
+    (outcome,) = [o for o in result.outcomes if o.action is update]
+    assert "recomputed" in outcome.detail
+    assert package["title"].startswith("Neu: ")
+    assert {"key": "note_by_hand", "value": "bleibt"} in package["extras"]
+    assert portal.calls.count("package_revise") == 2  # refused once (conflict), then sent again
+
+
+def test_max_deletes_stops_a_prune_before_anything_is_written(catalogue_dir: Path) -> None:
+    portal = PortalDouble()
+    catalogue = publish.load_catalogue(catalogue_dir)
+    assert publish.push(catalogue, portal, datastore=False, lock_dir=catalogue_dir / "locks").ok  # type: ignore[arg-type]
+    # A dataset this tool published that the catalogue no longer has: a prune would delete it.
+    old = copy.deepcopy(portal.packages["digital-interkommunal-phasen"])
+    portal.packages["digital-interkommunal-alt"] = {**old, "name": "digital-interkommunal-alt", "id": "pkg-old"}
+    before = copy.deepcopy(portal.packages)
+    calls = len(portal.calls)
+    with pytest.raises(publish.TooManyDeletesError, match="more than --max-deletes 0"):
+        publish.push(catalogue, portal, prune=True, max_deletes=0, datastore=False, lock_dir=catalogue_dir / "l")  # type: ignore[arg-type]
+    assert portal.packages == before
+    assert portal.calls[calls:] == ["organization_list_for_user", "license_list", "package_search"]
+    result = publish.push(catalogue, portal, prune=True, max_deletes=1, datastore=False, lock_dir=catalogue_dir / "l")  # type: ignore[arg-type]
+    assert result.ok and portal.packages["digital-interkommunal-alt"]["state"] == "deleted"
+    assert portal.packages["digital-interkommunal-phasen"]["state"] == "active"

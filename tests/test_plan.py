@@ -43,7 +43,7 @@ def plan(desired: list[DesiredPackage], current: list[dict[str, Any]], **kw: Any
 
 def test_empty_portal_creates_everything(desired: list[DesiredPackage]) -> None:
     result = plan(desired, [])
-    assert [(a.dataset[-8:], a.resource, a.action) for a in result.actions] == [
+    assert [(a.dataset[-8:], a.resource, a.kind) for a in result.actions] == [
         ("-partner", None, "create"),
         ("-partner", "partners", "create"),
         ("-partner", None, "update"),
@@ -61,7 +61,7 @@ def test_empty_portal_creates_everything(desired: list[DesiredPackage]) -> None:
 
 def test_a_new_dataset_is_private_until_its_last_action_makes_it_public(desired: list[DesiredPackage]) -> None:
     actions = [a for a in plan(desired, [], datastore=True).actions if a.dataset == desired[2].name]
-    assert actions[0].action == "create" and actions[0].payload["private"] is True
+    assert actions[0].kind == "create" and actions[0].payload["private"] is True
     assert actions[-1].release and actions[-1].payload == {"private": False}
     assert [a.release for a in actions].count(True) == 1
 
@@ -71,7 +71,7 @@ def test_a_dataset_left_private_by_a_failed_run_is_released_after_its_files(desi
     portal[1].update(private=True, title="Alter Titel")
     del portal[1]["resources"][0]  # its upload failed
     actions = [a for a in plan(desired, portal).actions if a.dataset == desired[1].name]
-    assert [(a.resource, a.action, a.release) for a in actions] == [
+    assert [(a.resource, a.kind, a.release) for a in actions] == [
         (None, "update", False),
         ("phases", "create", False),
         (None, "update", True),
@@ -81,7 +81,7 @@ def test_a_dataset_left_private_by_a_failed_run_is_released_after_its_files(desi
 
 def test_faithful_portal_is_all_unchanged(desired: list[DesiredPackage]) -> None:
     result = plan(desired, as_portal(desired))
-    assert {a.action for a in result.actions} == {"unchanged"}
+    assert {a.kind for a in result.actions} == {"unchanged"}
     assert result.writes == [] and result.bytes_to_upload == 0
     assert result.summary() == "7 unchanged"
 
@@ -95,7 +95,7 @@ def test_ckan_normalisations_do_not_count_as_changes(desired: list[DesiredPackag
         for res in pkg["resources"]:
             res["size"] = str(res["size"])  # CKAN may hand numbers back as strings
             res["last_modified"] = "2026-11-25T10:00:00"
-    assert {a.action for a in plan(desired, portal).actions} == {"unchanged"}
+    assert {a.kind for a in plan(desired, portal).actions} == {"unchanged"}
 
 
 def test_changed_content_is_one_upload_to_the_same_resource(desired: list[DesiredPackage]) -> None:
@@ -103,7 +103,7 @@ def test_changed_content_is_one_upload_to_the_same_resource(desired: list[Desire
     portal[2]["resources"][0].update(sha256="0" * 64, hash="0" * 32)
     result = plan(desired, portal)
     (write,) = result.writes
-    assert (write.action, write.resource, write.resource_id) == ("upload", "projects", "res-2-0")
+    assert (write.kind, write.resource, write.resource_id) == ("upload", "projects", "res-2-0")
     assert write.payload["id"] == "res-2-0" and write.local is not None
     assert "sha256 000000000000 →" in write.detail
 
@@ -116,9 +116,9 @@ def test_digest_stored_the_old_way_is_one_field_update_per_resource_no_upload(de
             del res["sha256"]
             res.update(hash=local.digest.sha256, hash_algorithm="http://spdx.org/rdf/terms#checksumAlgorithm_sha256")
     result = plan(desired, portal)
-    assert not [a for a in result.actions if a.action == "upload"]
+    assert not [a for a in result.actions if a.kind == "upload"]
     writes = result.writes
-    assert [(w.action, w.resource) for w in writes] == [
+    assert [(w.kind, w.resource) for w in writes] == [
         ("update", "partners"),
         ("update", "phases"),
         ("update", "projects"),
@@ -129,16 +129,14 @@ def test_digest_stored_the_old_way_is_one_field_update_per_resource_no_upload(de
         assert write.bytes == 0 and write.local is None
     # The same with a content change as well: that one is an upload.
     portal[1]["resources"][0]["hash"] = "0" * 64
-    assert [(w.action, w.resource) for w in plan(desired, portal).writes if w.action == "upload"] == [
-        ("upload", "phases")
-    ]
+    assert [(w.kind, w.resource) for w in plan(desired, portal).writes if w.kind == "upload"] == [("upload", "phases")]
 
 
 def test_metadata_only_change_is_one_package_update(desired: list[DesiredPackage]) -> None:
     portal = as_portal(desired)
     portal[1]["title"] = "Alter Titel"
     (write,) = plan(desired, portal).writes
-    assert (write.action, write.resource, write.changes) == ("update", None, ("title",))
+    assert (write.kind, write.resource, write.changes) == ("update", None, ("title",))
     assert write.payload == {"id": "pkg-1", "title": desired[1].fields["title"]}
 
 
@@ -156,7 +154,7 @@ def test_resource_metadata_change_is_a_resource_update(desired: list[DesiredPack
     portal = as_portal(desired)
     portal[0]["resources"][0]["description"] = "alt"
     (write,) = plan(desired, portal).writes
-    assert (write.action, write.resource, write.changes) == ("update", "partners", ("description",))
+    assert (write.kind, write.resource, write.changes) == ("update", "partners", ("description",))
     assert write.bytes == 0
 
 
@@ -168,12 +166,12 @@ def test_orphans_are_reported_and_deleted_only_with_prune(desired: list[DesiredP
     by_hand.update(id="pkg-hand", name="von-hand", extras=[])
     portal[2]["resources"].append({"id": "res-extra", "name": "Notizen", "url_type": "upload"})
     portal += [gone, by_hand]
-    kinds = {(a.dataset, a.resource): a.action for a in plan(desired, portal).actions if a.action != "unchanged"}
+    kinds = {(a.dataset, a.resource): a.kind for a in plan(desired, portal).actions if a.kind != "unchanged"}
     assert kinds == {
         ("digital-interkommunal-projekte", "Notizen"): "orphan",
         ("digital-interkommunal-alt", None): "orphan",
     }
-    pruned = {(a.dataset, a.resource): a.action for a in plan(desired, portal, prune=True).writes}
+    pruned = {(a.dataset, a.resource): a.kind for a in plan(desired, portal, prune=True).writes}
     assert pruned == {
         ("digital-interkommunal-projekte", "Notizen"): "delete",
         ("digital-interkommunal-alt", None): "delete",
@@ -192,7 +190,7 @@ def test_duplicate_resources_of_one_key_keep_the_first(desired: list[DesiredPack
     portal[0]["resources"].append({**portal[0]["resources"][0], "id": "res-dup"})
     result = plan(desired, portal, prune=True)
     (write,) = result.writes
-    assert (write.action, write.resource_id, write.duplicate) == ("delete", "res-dup", True)
+    assert (write.kind, write.resource_id, write.duplicate) == ("delete", "res-dup", True)
 
 
 def test_a_duplicate_of_our_resource_is_removed_without_prune(desired: list[DesiredPackage]) -> None:
@@ -201,9 +199,9 @@ def test_a_duplicate_of_our_resource_is_removed_without_prune(desired: list[Desi
     portal[0]["resources"].append({**portal[0]["resources"][0], "id": "res-late"})
     result = plan(desired, portal)  # no --prune
     (write,) = result.writes
-    assert (write.action, write.resource_id) == ("delete", "res-late")
+    assert (write.kind, write.resource_id) == ("delete", "res-late")
     assert "landed late" in write.detail
-    assert not [a for a in result.actions if a.action == "orphan"]
+    assert not [a for a in result.actions if a.kind == "orphan"]
 
 
 def test_of_two_copies_the_one_with_the_right_file_and_table_is_kept(desired: list[DesiredPackage]) -> None:
@@ -213,9 +211,9 @@ def test_of_two_copies_the_one_with_the_right_file_and_table_is_kept(desired: li
     loaded = {**first, "id": "res-loaded", "datastore_active": True}
     portal[0]["resources"] = [stale, first, loaded]
     result = plan(desired, portal)
-    deleted = {a.resource_id for a in result.writes if a.action == "delete"}
+    deleted = {a.resource_id for a in result.writes if a.kind == "delete"}
     assert deleted == {"res-stale", first["id"]}
-    kept = next(a for a in result.actions if a.resource == first["datapackage_resource"] and a.action != "delete")
+    kept = next(a for a in result.actions if a.resource == first["datapackage_resource"] and a.kind != "delete")
     assert kept.resource_id == "res-loaded"
 
 
@@ -235,7 +233,7 @@ def with_tables(portal: list[dict[str, Any]], desired: list[DesiredPackage]) -> 
 
 def test_first_publish_loads_every_table_after_its_upload(desired: list[DesiredPackage]) -> None:
     actions = plan(desired, [], datastore=True).actions
-    kinds = [(a.resource, a.action) for a in actions if a.dataset.endswith("projekte")]
+    kinds = [(a.resource, a.kind) for a in actions if a.dataset.endswith("projekte")]
     assert kinds == [
         (None, "create"),
         ("projects", "create"),
@@ -244,13 +242,13 @@ def test_first_publish_loads_every_table_after_its_upload(desired: list[DesiredP
         ("project_partners", "datastore"),
         (None, "update"),
     ]
-    load = next(a for a in actions if a.action == "datastore")
+    load = next(a for a in actions if a.kind == "datastore")
     assert load.datastore and load.payload["mode"] == "first-load" and "first load" in load.detail
 
 
 def test_loaded_tables_are_unchanged(desired: list[DesiredPackage]) -> None:
     result = plan(desired, with_tables(as_portal(desired), desired), datastore=True)
-    assert {a.action for a in result.actions} == {"unchanged"}
+    assert {a.kind for a in result.actions} == {"unchanged"}
     assert sum(a.datastore for a in result.actions) == 4
 
 
@@ -259,7 +257,7 @@ def test_changed_file_reloads_its_table_in_place(desired: list[DesiredPackage]) 
     portal[1]["resources"][0]["sha256"] = "0" * 64
     portal[1]["resources"][0]["datastore_digest"] = table_digest("0" * 64, desired[1].resources[0].schema)
     writes = plan(desired, portal, datastore=True).writes
-    assert [(w.resource, w.action) for w in writes] == [("phases", "upload"), ("phases", "datastore")]
+    assert [(w.resource, w.kind) for w in writes] == [("phases", "upload"), ("phases", "datastore")]
     assert "in place" in writes[1].detail
 
 
@@ -269,7 +267,7 @@ def test_schema_type_change_rebuilds_the_table(desired: list[DesiredPackage]) ->
     schema["fields"][1]["type"] = "number"  # position: integer → number
     portal[1]["resources"][0]["datastore_digest"] = table_digest(desired[1].resources[0].digest.sha256, schema)
     (write,) = plan(desired, portal, datastore=True).writes
-    assert (write.action, write.resource) == ("datastore", "phases")
+    assert (write.kind, write.resource) == ("datastore", "phases")
     assert "rebuild (fields or types changed)" in write.detail
 
 
@@ -277,7 +275,7 @@ def test_table_dropped_on_the_portal_is_loaded_again(desired: list[DesiredPackag
     portal = with_tables(as_portal(desired), desired)
     portal[0]["resources"][0]["datastore_active"] = False
     (write,) = plan(desired, portal, datastore=True).writes
-    assert (write.action, write.resource) == ("datastore", "partners")
+    assert (write.kind, write.resource) == ("datastore", "partners")
     assert write.payload["mode"] == "first-load"
 
 
@@ -290,7 +288,7 @@ def test_a_dropped_table_whose_digest_is_still_recorded_is_planned_as_a_first_lo
     portal[1]["resources"][0]["hash"] = "0" * 64  # the file changed, too
     portal[1]["resources"][0]["datastore_digest"] = table_digest("0" * 64, desired[1].resources[0].schema)
     portal[1]["resources"][0]["datastore_active"] = False
-    load = next(w for w in plan(desired, portal, datastore=True).writes if w.action == "datastore")
+    load = next(w for w in plan(desired, portal, datastore=True).writes if w.kind == "datastore")
     assert load.payload["mode"] == "first-load"
     assert "first load (the portal has no table for it)" in load.detail and "in place" not in load.detail
 

@@ -218,12 +218,12 @@ def test_push_carries_out_the_planned_load_or_fails_it_saying_why(
     path.write_text(path.read_text(encoding="utf-8").replace("Bestandsaufnahme", "Bestandsaufnahme (neu)"))
     portal = Portal(ckan_url, ckan_api_token)
     plan, _ = plan_for(load_catalogue(catalogue), portal)
-    (load,) = [a for a in plan.actions if a.action == "datastore"]
+    (load,) = [a for a in plan.actions if a.kind == "datastore"]
     assert load.payload["mode"] == "in-place" and "in place" in load.detail
     ckan.action.datastore_delete(resource_id=load.resource_id, force=True)  # dropped meanwhile
 
     result = execute(plan, portal)
-    (outcome,) = [o for o in result.outcomes if o.action.action == "datastore"]
+    (outcome,) = [o for o in result.outcomes if o.action.kind == "datastore"]
     assert outcome.outcome == "failed" and "no longer has it" in outcome.detail
     code, report = publisher.json("diff")
     (planned,) = loads(report)
