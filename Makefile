@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORTAL := portal/portal.sh
 
-.PHONY: install demo test test-ckan-2.11 chaos unit lint validate portal portal-env portal-stop portal-reset benchmark
+.PHONY: install demo test test-ckan-2.11 chaos readme unit lint validate portal portal-env portal-stop portal-reset benchmark
 
 $(BIN)/publish: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (found $$($(PYTHON) --version))"; exit 2; }
@@ -24,6 +24,9 @@ demo: install  ## the main job: validate, start the local CKAN, publish the cata
 	@eval "$$($(PORTAL) start)" && $(BIN)/publish push --yes && \
 	  echo && echo "Open the portal: $$CKAN_URL/organization/digital-interkommunal" && \
 	  echo "(credentials: $(PORTAL) env; stop it with: make portal-stop)"
+
+readme: install  ## regenerate the README's generated examples (command output, --help) from real runs
+	$(BIN)/cog -r -I . README.md
 
 unit: install  ## the unit tests alone: no portal, nothing slow (seconds)
 	$(BIN)/pytest -q -m "not portal and not slow"

@@ -33,6 +33,7 @@ _HOME = {
     "Report": "report",
     "validate": "validation",
     "Portal": "portal",
+    "connect": "portal",
     "PullResult": "pull",
     "pull": "pull",
     "RunResult": "push",
@@ -80,7 +81,7 @@ if TYPE_CHECKING:
         TransientPortalError,
     )
     from .loading import load, load_package
-    from .portal import Portal
+    from .portal import Portal, connect
     from .pull import PullResult, pull
     from .push import RunResult, diff, push
     from .report import Problem, Report
@@ -132,6 +133,7 @@ __all__ = [
     "TokenRejectedError",
     "TooManyDeletesError",
     "TransientPortalError",
+    "connect",
     "diff",
     "load",
     "load_catalogue",
