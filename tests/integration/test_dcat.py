@@ -23,7 +23,9 @@ PARSERS = {"ttl": "turtle", "rdf": "xml", "jsonld": "json-ld"}
 def fetch(url: str, fmt: str = "ttl") -> Graph:
     response = requests.get(url, timeout=60)
     assert response.status_code == 200, f"{url}: HTTP {response.status_code}"
-    return Graph().parse(data=response.text, format=PARSERS[fmt])
+    # The bytes, as a harvester reads them: Turtle and JSON-LD are UTF-8 by definition, RDF/XML says
+    # its encoding itself (requests would guess ISO-8859-1 for a text/* type without a charset).
+    return Graph().parse(data=response.content, format=PARSERS[fmt])
 
 
 def whole_catalog(ckan_url: str) -> Graph:

@@ -27,7 +27,6 @@ from click.testing import CliRunner
 from publish.cli import main
 from publish.lock import RunLock
 from publish.mapping import portal_schema, reader_names
-from tests.conftest import REPO
 from tests.integration.fault_proxy import FaultProxy
 from tests.integration.publishing import DATASETS, TABLES, Publisher, loads, names, writes
 
@@ -241,9 +240,8 @@ def test_orphans_are_reported_and_pruned_only_on_request(
 def test_invalid_catalogue_writes_nothing(
     publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, organization: str
 ) -> None:
-    shutil.copyfile(
-        REPO / "tests/fixtures/bad_files/projects_status_not_in_enum.csv", catalogue / "datasets/projects/projects.csv"
-    )
+    projects = catalogue / "datasets/projects/projects.csv"
+    projects.write_text(projects.read_text(encoding="utf-8").replace(",umgesetzt,", ",fertig,", 1), encoding="utf-8")
     code, report = publisher.json("push", "--yes")
     assert code == 1
     assert report["valid"] is False and report["ok"] is False
