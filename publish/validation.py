@@ -90,7 +90,14 @@ def validate(catalogue: Catalogue | str | Path = ".", status: Callable[[str], No
             report.problems += problems
             report.rows += rows
     # Every filled cell must name the page that states it (row source_url or the sources table).
-    report.problems += check_source_coverage(catalogue, tables, {p.file for p in report.problems})
+    skip = {p.file for p in report.problems}
+    report.problems += validation_cache.unless_clean(
+        catalogue,
+        "sources",
+        [t.path for t in tables.values()],
+        validation_cache.coverage_ingredients(catalogue, tables, skip),
+        lambda: check_source_coverage(catalogue, tables, skip),
+    )
     return report
 
 
@@ -160,7 +167,10 @@ def _readable_table(
         return None  # reported by the descriptor check
     shown = catalogue.relative(path)
     schema = _load_schema(catalogue, schema_path, problems)
-    file_problems = check_csv_file(path, shown, _field_names(schema) if schema is not None else None)
+    names = _field_names(schema) if schema is not None else None
+    file_problems = validation_cache.unless_clean(
+        catalogue, "csv", [path], names, lambda: check_csv_file(path, shown, names)
+    )
     problems += file_problems
     if schema is None or file_problems:
         return None

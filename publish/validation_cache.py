@@ -11,6 +11,10 @@ A table's Frictionless validation (types, constraints, keys) depends only on
 - the code that validates: this tool's version, Frictionless' version, and the source of the
   modules that decide what is valid (so an edited checkout never trusts an older verdict).
 
+The byte-level CSV checks (file digest and the schema's field names) and the source-coverage
+check (all readable tables' digests and schemas, the declared tables, the files it skips) are
+remembered the same way (:func:`unless_clean`).
+
 The sha256 of all that (canonical JSON) names one small file in the cache folder. It exists only
 when a validation of exactly that content found no problem; problems are never cached, so the
 cache can only skip work, never hide a problem. A table whose entry exists is not read by
@@ -33,7 +37,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -51,7 +55,7 @@ ENV = "PUBLISH_VALIDATION_CACHE"
 OFF = "off"
 FORMAT = 1  # of the key and the entries; bump when either changes
 # The modules whose code decides whether a table is valid (their source is part of the key).
-DECIDING_MODULES = ("validation.py", "csv_checks.py", "validation_cache.py")
+DECIDING_MODULES = ("validation.py", "csv_checks.py", "source_coverage.py", "validation_cache.py")
 
 _BYPASS: ContextVar[bool] = ContextVar("publish_validation_cache_bypass", default=False)
 
@@ -140,21 +144,15 @@ class RunCache:
                 continue
             if _sha256(table.path) != self._hashed.get(table.path):
                 continue  # edited while being validated: what was read may not be what was hashed
-            _write(self.directory / f"{key}.json", {"format": FORMAT, "key": key, "rows": rows[table.shown]})
+            entry = {"format": FORMAT, "key": key, "kind": "table", "rows": rows[table.shown]}
+            _write(self.directory / f"{key}.json", entry)
 
     def _remembered(self, table: Table) -> int | None:
         """The rows of the table when an entry says it was valid as it is now, else None."""
         key = self._key(table) if self.directory is not None else None
         if key is None or self.directory is None:
             return None
-        try:
-            entry = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("key") != key:
-            return None
-        rows = entry.get("rows")
-        return rows if isinstance(rows, int) and not isinstance(rows, bool) and rows >= 0 else None
+        return _read_entry(self.directory, key)
 
     def _key(self, table: Table) -> str | None:
         """The cache key of a table (None when a file cannot be read: then nothing is cached)."""
@@ -168,7 +166,7 @@ class RunCache:
 
     def _ingredients(self, table: Table) -> dict[str, Any]:
         if not self.code:
-            self.code = code_digest()
+            self.code = _code()
         references = []
         for dataset, resource in _references(table):
             target = self.tables.get((dataset or table.dataset.key, resource))
@@ -187,9 +185,72 @@ class RunCache:
         return [digest.sha256, digest.size, canonical_digest(table.schema)]
 
 
+def unless_clean(
+    catalogue: Catalogue, kind: str, files: list[Path], ingredients: Any, check: Callable[[], list[Problem]]
+) -> list[Problem]:
+    """``check()``, unless it found no problem before in exactly these files with these ingredients.
+
+    For checks of whole files (the byte-level CSV checks, source coverage): the key is ``kind``,
+    the code, the digests of ``files`` and ``ingredients`` (anything else the check reads, as
+    JSON). A clean result is remembered (unless a file changed while it was checked); problems
+    are returned and never remembered.
+    """
+    directory = cache_dir()
+    if directory is None:
+        return check()
+    try:
+        before = [_fingerprint(catalogue, path) for path in files]
+    except OSError:
+        return check()
+    key = canonical_digest({"format": FORMAT, "kind": kind, "code": _code(), "files": before, "with": ingredients})
+    if _read_entry(directory, key) is not None:
+        return []
+    problems = check()
+    if not problems and all(_sha256(path) == digest[0] for path, digest in zip(files, before, strict=True)):
+        _write(directory / f"{key}.json", {"format": FORMAT, "key": key, "kind": kind, "rows": 0})
+    return problems
+
+
+def coverage_ingredients(catalogue: Catalogue, tables: dict[tuple[str, str], Table], skip: set[str]) -> Any:
+    """What the source-coverage check reads besides the tables' files: which tables, where,
+    with which schemas, which files it skips, and which tables the descriptors declare."""
+    return {
+        "tables": sorted([*key, table.shown, canonical_digest(table.schema)] for key, table in tables.items()),
+        "skip": sorted(skip),
+        "declared": sorted([d.key, spec.name] for d in catalogue.datasets for spec in d.resources),
+    }
+
+
 def for_run(catalogue: Catalogue, tables: dict[tuple[str, str], Table]) -> RunCache:
     """The cache for one validation of ``catalogue`` whose readable tables are ``tables``."""
     return RunCache(catalogue, tables, cache_dir())
+
+
+def _read_entry(directory: Path, key: str) -> int | None:
+    """The rows an entry records, or None when there is no sound entry for ``key``."""
+    try:
+        entry = json.loads((directory / f"{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("key") != key:
+        return None
+    rows = entry.get("rows")
+    return rows if isinstance(rows, int) and not isinstance(rows, bool) and rows >= 0 else None
+
+
+def _fingerprint(catalogue: Catalogue, path: Path) -> list[Any]:
+    digest = run_digest(catalogue, path)
+    return [digest.sha256, digest.size]
+
+
+_CODE: dict[str, str] = {}
+
+
+def _code() -> str:
+    """:func:`code_digest`, computed once per process."""
+    if "digest" not in _CODE:
+        _CODE["digest"] = code_digest()
+    return _CODE["digest"]
 
 
 def _references(table: Table) -> list[tuple[str, str]]:

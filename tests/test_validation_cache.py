@@ -62,6 +62,11 @@ def field_of(schema: dict[str, Any], name: str) -> dict[str, Any]:
     return next(f for f in schema["fields"] if f["name"] == name)
 
 
+def entries(cache: Path, kind: str = "table") -> list[Path]:
+    """The cache's entries of one kind (tables, or the byte-level "csv" and "sources" checks)."""
+    return [path for path in cache.glob("*.json") if json.loads(path.read_text())["kind"] == kind]
+
+
 def codes(report: Report, file_end: str) -> set[str]:
     return {p.code for p in report.problems if p.file.endswith(file_end)}
 
@@ -72,7 +77,7 @@ def test_unchanged_rerun_skips_frictionless_with_the_same_report(
     cold = run(catalogue_dir)
     assert cold.valid, cold.problems
     assert sorted(name for call in validated for name in call) == ["partners", "phases", "project_partners", "projects"]
-    assert len(list(cache.glob("*.json"))) == 4  # one entry per valid table
+    assert len(entries(cache)) == 4  # one entry per valid table
     validated.clear()
     warm = run(catalogue_dir)
     assert warm.valid
@@ -167,7 +172,7 @@ def test_problems_are_never_cached(catalogue_dir: Path, cache: Path, validated: 
     phases = catalogue_dir / "datasets/phases/phases.csv"
     replace_once(phases, "alpha,1,", "alpha,x,")
     assert not run(catalogue_dir).valid
-    assert len(list(cache.glob("*.json"))) == 3  # the three valid tables only
+    assert len(entries(cache)) == 3  # the three valid tables only
     validated.clear()
     again = run(catalogue_dir)
     assert "type-error" in codes(again, "phases.csv")
@@ -175,16 +180,22 @@ def test_problems_are_never_cached(catalogue_dir: Path, cache: Path, validated: 
     replace_once(phases, "alpha,x,", "alpha,1,")
     assert run(catalogue_dir).valid
     # phases now, and projects again: its key to phases is part of its entry's key
-    assert len(list(cache.glob("*.json"))) == 5
+    assert len(entries(cache)) == 5
 
 
 def test_a_corrupt_cache_is_ignored(catalogue_dir: Path, cache: Path, validated: list[list[str]]) -> None:
     assert run(catalogue_dir).valid
-    entries = sorted(cache.glob("*.json"))
-    entries[0].write_text("{not json", encoding="utf-8")
-    entries[1].write_bytes(b"\xff\xfe\x00")
-    entries[2].write_text(json.dumps({"format": validation_cache.FORMAT, "key": "another", "rows": 1}))
-    entries[3].write_text(json.dumps({"format": validation_cache.FORMAT, "key": entries[3].stem, "rows": "many"}))
+    found = sorted(cache.glob("*.json"))
+    assert len(found) == 4 + 4 + 1  # tables, their byte-level checks, source coverage
+    for index, entry in enumerate(found):
+        broken = [
+            "{not json",
+            "\udcff",
+            json.dumps({"format": validation_cache.FORMAT, "key": "another", "kind": "table", "rows": 1}),
+            json.dumps({"format": validation_cache.FORMAT, "key": entry.stem, "kind": "table", "rows": "many"}),
+            json.dumps([entry.stem]),
+        ][index % 5]
+        entry.write_bytes(broken.encode("utf-8", "surrogateescape"))
     validated.clear()
     report = run(catalogue_dir)
     assert report.valid
@@ -231,7 +242,7 @@ def test_another_tool_version_does_not_trust_the_entries(
     catalogue_dir: Path, cache: Path, monkeypatch: pytest.MonkeyPatch, validated: list[list[str]]
 ) -> None:
     assert run(catalogue_dir).valid
-    monkeypatch.setattr(validation_cache, "code_digest", lambda: "another version")
+    monkeypatch.setattr(validation_cache, "_code", lambda: "another version")
     validated.clear()
     assert run(catalogue_dir).valid
     assert len(validated) == 3
@@ -267,7 +278,7 @@ def test_no_cache_option_of_validate(catalogue_dir: Path, cache: Path, validated
     assert result.exit_code == 0, result.output
     assert not cache.exists()
     assert runner.invoke(main, ["validate", "--catalogue", str(catalogue_dir)]).exit_code == 0
-    assert len(list(cache.glob("*.json"))) == 4
+    assert len(entries(cache)) == 4
     validated.clear()
     assert runner.invoke(main, ["validate", "--catalogue", str(catalogue_dir), "--no-cache"]).exit_code == 0
     assert len(validated) == 3
@@ -297,3 +308,35 @@ def test_each_file_is_hashed_once_per_run(catalogue_dir: Path, cache: Path, monk
     assert len(hashed) == len(set(hashed)) == 4
     phases = next(r for p in desired for r in p.resources if r.key == "phases")
     assert phases.digest == real(phases.path)
+
+
+def test_a_byte_that_is_not_utf8_is_found_with_a_warm_cache(catalogue_dir: Path, cache: Path) -> None:
+    """The byte-level checks are remembered too (per file and field names), and redone on a change."""
+    assert run(catalogue_dir).valid
+    assert len(entries(cache, "csv")) == 4
+    partners = catalogue_dir / "datasets/partners/partners.csv"
+    data = partners.read_bytes()
+    partners.write_bytes(data.replace("ä".encode(), b"\xe4x", 1))  # Latin-1, same size
+    report = run(catalogue_dir)
+    found = [p for p in report.problems if p.file.endswith("partners.csv")]
+    assert found, report.problems
+    assert all("UTF-8" in p.message for p in found)
+
+
+def test_source_coverage_is_remembered_and_redone_on_any_change(
+    catalogue_dir: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real = validation.check_source_coverage
+
+    def spy(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(validation, "check_source_coverage", spy)
+    assert run(catalogue_dir).valid
+    assert run(catalogue_dir).valid
+    assert len(calls) == 1
+    replace_once(catalogue_dir / "datasets/phases/phases.csv", "Erste Testphase", "Erste Probephase")
+    assert run(catalogue_dir).valid
+    assert len(calls) == 2
