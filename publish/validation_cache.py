@@ -15,6 +15,8 @@ The byte-level CSV checks (file digest and the schema's field names) and the sou
 check (all readable tables' digests and schemas, the declared tables, the files it skips) are
 remembered the same way (:func:`unless_clean`).
 
+The DCAT-AP.de SHACL check is remembered by the metadata graph it checks (:func:`shacl_findings`).
+
 The sha256 of all that (canonical JSON) names one small file in the cache folder. It exists only
 when a validation of exactly that content found no problem; problems are never cached, so the
 cache can only skip work, never hide a problem. A table whose entry exists is not read by
@@ -42,7 +44,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .mapping import run_digest
 
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from .report import Problem
     from .validation import Table
 
+Finding = TypeVar("Finding")
 ENV = "PUBLISH_VALIDATION_CACHE"
 OFF = "off"
 FORMAT = 1  # of the key and the entries; bump when either changes
@@ -87,11 +90,7 @@ def code_digest() -> str:
     """Versions of this tool, Frictionless and Python, and the source of the deciding modules."""
     digest = hashlib.sha256()
     for package in ("kalletal-lemgo-publish", "frictionless"):
-        try:
-            version = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            version = "unknown"
-        digest.update(f"{package}={version}\n".encode())
+        digest.update(f"{package}={_version(package)}\n".encode())
     digest.update(f"python={sys.version_info[0]}.{sys.version_info[1]}\n".encode())
     here = Path(__file__).parent
     for name in DECIDING_MODULES:
@@ -100,6 +99,13 @@ def code_digest() -> str:
         except OSError:
             digest.update(name.encode() + b" unreadable\n")
     return digest.hexdigest()
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def canonical_digest(value: Any) -> str:
@@ -209,6 +215,40 @@ def unless_clean(
     if not problems and all(_sha256(path) == digest[0] for path, digest in zip(files, before, strict=True)):
         _write(directory / f"{key}.json", {"format": FORMAT, "key": key, "kind": kind, "rows": 0})
     return problems
+
+
+def shacl_findings(graph: Any, check: Callable[[Any], list[Finding]]) -> list[Finding]:
+    """``check(graph)`` (the DCAT-AP.de SHACL check), unless this very graph had no violation before.
+
+    The key is the graph in canonical form (blank nodes labelled by content), the shapes file,
+    the checking code and rdflib's and pyshacl's versions. Only a result without any
+    ``Violation`` is remembered; then the remembered answer is "no findings" (warnings are not
+    problems).
+    """
+    directory = cache_dir()
+    if directory is None:
+        return check(graph)
+    from rdflib.compare import to_canonical_graph
+
+    from dcat_ap_de import shacl
+
+    try:
+        triples = sorted(to_canonical_graph(graph).serialize(format="nt").splitlines())
+        ingredients = {
+            "graph": canonical_digest(triples),
+            "shapes": hashlib.sha256(shacl.SHAPES_FILE.read_bytes()).hexdigest(),
+            "checker": hashlib.sha256(Path(shacl.__file__).read_bytes()).hexdigest(),
+            "versions": [_version("rdflib"), _version("pyshacl")],
+        }
+    except Exception:  # rdflib refuses some terms (an IRI with a space): the check reports them
+        return check(graph)
+    key = canonical_digest({"format": FORMAT, "kind": "shacl", "code": _code(), "with": ingredients})
+    if _read_entry(directory, key) is not None:
+        return []
+    findings = check(graph)
+    if not any(getattr(f, "severity", "Violation") == "Violation" for f in findings):
+        _write(directory / f"{key}.json", {"format": FORMAT, "key": key, "kind": "shacl", "rows": 0})
+    return findings
 
 
 def coverage_ingredients(catalogue: Catalogue, tables: dict[tuple[str, str], Table], skip: set[str]) -> Any:
