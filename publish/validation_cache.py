@@ -124,6 +124,7 @@ class RunCache:
     code: str = ""
     _keys: dict[tuple[str, str], str | None] = field(default_factory=dict)
     _hashed: dict[Path, str] = field(default_factory=dict)  # the sha256 each key was made with
+    _inputs: dict[tuple[str, str], list[Path]] = field(default_factory=dict)  # the files of each key
 
     def pending(self, own: list[Table]) -> tuple[list[Table], int]:
         """The tables of one dataset that must be validated, and the rows of those that need not.
@@ -144,11 +145,19 @@ class RunCache:
         if self.directory is None:
             return
         bad = {p.file for p in problems}
+        now: dict[Path, str | None] = {}  # each file hashed again, once: is it still what the key says?
+
+        def unchanged(path: Path) -> bool:
+            if path not in now:
+                now[path] = _sha256(path)
+            return now[path] == self._hashed.get(path)
+
         for table in validated:
             key = self._key(table)
             if key is None or table.shown in bad or table.shown not in rows:
                 continue
-            if _sha256(table.path) != self._hashed.get(table.path):
+            inputs = self._inputs[(table.dataset.key, table.spec.name)]
+            if not all(unchanged(path) for path in inputs):
                 continue  # edited while being validated: what was read may not be what was hashed
             entry = {"format": FORMAT, "key": key, "kind": "table", "rows": rows[table.shown]}
             _write(self.directory / f"{key}.json", entry)
@@ -174,9 +183,11 @@ class RunCache:
         if not self.code:
             self.code = _code()
         references = []
+        inputs = self._inputs.setdefault((table.dataset.key, table.spec.name), [table.path])
         for dataset, resource in _references(table):
             target = self.tables.get((dataset or table.dataset.key, resource))
             references.append([dataset, resource, self._content(target) if target is not None else None])
+            inputs += [target.path] if target is not None else []
         return {
             "format": FORMAT,
             "code": self.code,

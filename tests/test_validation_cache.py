@@ -238,6 +238,27 @@ def test_a_file_edited_while_it_is_validated_is_not_remembered(
     assert "type-error" in codes(run(catalogue_dir), "phases.csv")
 
 
+def test_a_referenced_table_edited_during_validation_is_not_remembered(
+    catalogue_dir: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key holds the referenced table's digest: it too must be what Frictionless read."""
+    partners = catalogue_dir / "datasets/partners/partners.csv"
+    replace_once(partners, "institut-b,", "institut-c,")  # project_partners' key to it breaks
+    real = validation._validate_tables
+
+    def fix_before_reading(own: list[validation.Table], *args: Any) -> Any:
+        if any(t.spec.name == "project_partners" for t in own):
+            replace_once(partners, "institut-c,", "institut-b,")
+        return real(own, *args)
+
+    monkeypatch.setattr(validation, "_validate_tables", fix_before_reading)
+    assert run(catalogue_dir).valid  # against what Frictionless read, the key resolves
+    monkeypatch.setattr(validation, "_validate_tables", real)
+    replace_once(partners, "institut-b,", "institut-c,")  # the bytes that were hashed, back again
+    found = [p for p in run(catalogue_dir).problems if p.file.endswith("project_partners.csv")]
+    assert [(p.code, p.value) for p in found] == [("foreign-key", "institut-b")]
+
+
 def test_another_tool_version_does_not_trust_the_entries(
     catalogue_dir: Path, cache: Path, monkeypatch: pytest.MonkeyPatch, validated: list[list[str]]
 ) -> None:
