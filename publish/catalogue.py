@@ -84,6 +84,8 @@ class Catalogue:
     datasets: list[Dataset]
     problems: list[Problem] = field(default_factory=list)
     _parsed: dict[Path, tuple[Any, list[Problem]]] = field(default_factory=dict, repr=False, compare=False)
+    # Files' digests computed in this run (publish.mapping.run_digest), so each file is hashed once.
+    digests: dict[Path, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def parsed(self, path: Path, problems: list[Problem] | None = None) -> Any:
         """The JSON or YAML file at ``path``, parsed once per catalogue by the one reader

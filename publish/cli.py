@@ -20,6 +20,7 @@ from .cli_common import (
     fail,
     install_traceback_redaction,
     json_option,
+    no_cache_option,
 )
 from .cli_dcat import dcat as dcat_command
 from .cli_pull import pull as pull_command
@@ -55,6 +56,7 @@ def main() -> None:
 @main.command()
 @catalogue_option
 @json_option
+@no_cache_option
 def validate(catalogue_dir: str, as_json: bool) -> None:
     """Validate the whole catalogue: metadata, every CSV against its schema, and keys across datasets.
 
@@ -99,6 +101,7 @@ def portal_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @catalogue_option
 @portal_options
 @json_option
+@no_cache_option
 def diff(
     catalogue_dir: str,
     portal_url: str | None,
@@ -145,6 +148,7 @@ def diff(
     help="With --prune: if the plan deletes more than N datasets and resources, write nothing (exit 2).",
 )
 @json_option
+@no_cache_option
 def push(
     catalogue_dir: str,
     portal_url: str | None,

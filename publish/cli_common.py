@@ -66,6 +66,25 @@ def connection_options(
     return decorate
 
 
+def _bypass_validation_cache(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    """With --no-cache, the command runs without the cache of tables found valid."""
+    if value:
+        from .validation_cache import bypassed
+
+        ctx.with_resource(bypassed())
+    return value
+
+
+no_cache_option = click.option(
+    "--no-cache",
+    is_flag=True,
+    expose_value=False,
+    callback=_bypass_validation_cache,
+    help="Validate every table again: do not use or fill the cache of tables found valid "
+    "(env PUBLISH_VALIDATION_CACHE: its folder, or 'off').",
+)
+
+
 def connect(portal_url: str | None, ca_bundle: str | None, allow_http: bool, timeout: float) -> Portal:
     """The portal client for a command; the token comes from CKAN_API_TOKEN only."""
     from .portal import connect as connect_portal

@@ -116,6 +116,21 @@ def file_digest(path: Path, chunk_size: int = 1 << 20) -> FileDigest:
     return FileDigest(sha256=sha256.hexdigest(), size=size, md5=md5.hexdigest())
 
 
+def run_digest(catalogue: Catalogue, path: Path) -> FileDigest:
+    """:func:`file_digest`, computed once per file and catalogue (validation and plan share it).
+
+    Recomputed when the file's size, modification or change time differ from when it was hashed.
+    """
+    stat = path.stat()
+    seen = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+    known = catalogue.digests.get(path)
+    if known is not None and known[0] == seen and isinstance(known[1], FileDigest):
+        return known[1]
+    digest = file_digest(path)
+    catalogue.digests[path] = (seen, digest)
+    return digest
+
+
 def desired_state(catalogue: Catalogue) -> list[DesiredPackage]:
     """The portal packages the (valid) catalogue asks for, in catalogue order."""
     dataset_names = {dataset.key: str(dataset.descriptor.get("name")) for dataset in catalogue.datasets}
@@ -201,11 +216,12 @@ def desired_package(
     catalogue: Catalogue,
     dataset: Dataset,
     dataset_names: dict[str, str],
-    fingerprint: Callable[[Path], FileDigest] = file_digest,
+    fingerprint: Callable[[Path], FileDigest] | None = None,
 ) -> DesiredPackage:
     """One dataset as the portal should hold it; ``dataset_names`` maps folders to CKAN names.
 
-    ``fingerprint`` digests each file (a metadata-only check passes one that reads nothing).
+    ``fingerprint`` digests each file (a metadata-only check passes one that reads nothing); by
+    default :func:`run_digest`, which reuses the digest validation computed.
     """
     meta = catalogue.meta
     d = dataset.descriptor
@@ -227,7 +243,7 @@ def desired_package(
     for spec, title in zip(dataset.resources, titles, strict=True):
         path = catalogue.resolve(dataset, spec.path)
         schema = catalogue.schema(dataset, spec)  # parsed once, JSON or YAML, by the catalogue
-        digest = fingerprint(path)
+        digest = fingerprint(path) if fingerprint is not None else run_digest(catalogue, path)
         resources.append(
             DesiredResource(
                 key=spec.name,

@@ -19,6 +19,7 @@ from typing import Any
 
 from frictionless import FrictionlessException, Package, Resource, Schema, formats
 
+from . import validation_cache
 from .catalogue import Catalogue, Dataset, ResourceSpec, UnsafePathError, load_catalogue
 from .csv_checks import check_csv_file
 from .metadata_checks import check_catalogue_meta, check_dataset_descriptor, check_unique_names
@@ -75,17 +76,28 @@ def validate(catalogue: Catalogue | str | Path = ".", status: Callable[[str], No
                 tables[(dataset.key, spec.name)] = table
     report.problems += _check_catalogue_keys(catalogue, tables)
     report.problems += _check_dcat(catalogue, report.problems)
+    remembered = validation_cache.for_run(catalogue, tables)  # tables found valid as they are now
     for dataset in catalogue.datasets:
-        own = [t for (key, _), t in tables.items() if key == dataset.key]
+        own, known_rows = remembered.pending([t for (key, _), t in tables.items() if key == dataset.key])
+        report.rows += known_rows
         if own:
             if status is not None:
                 size = sum(t.path.stat().st_size for t in own)
                 status(f"validating {dataset.key}: {len(own)} table(s), {human_bytes(size)}")
-            problems, rows = _validate_tables(own, tables)
+            counts: dict[str, int] = {}
+            problems, rows = _validate_tables(own, tables, counts)
+            remembered.record(own, problems, counts)
             report.problems += problems
             report.rows += rows
     # Every filled cell must name the page that states it (row source_url or the sources table).
-    report.problems += check_source_coverage(catalogue, tables, {p.file for p in report.problems})
+    skip = {p.file for p in report.problems}
+    report.problems += validation_cache.unless_clean(
+        catalogue,
+        "sources",
+        [t.path for t in tables.values()],
+        validation_cache.coverage_ingredients(catalogue, tables, skip),
+        lambda: check_source_coverage(catalogue, tables, skip),
+    )
     return report
 
 
@@ -155,7 +167,10 @@ def _readable_table(
         return None  # reported by the descriptor check
     shown = catalogue.relative(path)
     schema = _load_schema(catalogue, schema_path, problems)
-    file_problems = check_csv_file(path, shown, _field_names(schema) if schema is not None else None)
+    names = _field_names(schema) if schema is not None else None
+    file_problems = validation_cache.unless_clean(
+        catalogue, "csv", [path], names, lambda: check_csv_file(path, shown, names)
+    )
     problems += file_problems
     if schema is None or file_problems:
         return None
@@ -237,8 +252,13 @@ def _check_catalogue_keys(catalogue: Catalogue, tables: dict[tuple[str, str], Ta
     return problems
 
 
-def _validate_tables(own: list[Table], tables: dict[tuple[str, str], Table]) -> tuple[list[Problem], int]:
-    """Validate one dataset's tables as a Frictionless package; return problems and rows read."""
+def _validate_tables(
+    own: list[Table], tables: dict[tuple[str, str], Table], counts: dict[str, int] | None = None
+) -> tuple[list[Problem], int]:
+    """Validate one dataset's tables as a Frictionless package; return problems and rows read.
+
+    ``counts`` (when given) receives the rows read of each own table, by its shown file.
+    """
     own_names = {t.spec.name for t in own}
     resources = []
     borrowed: dict[str, Table] = {}
@@ -276,6 +296,8 @@ def _validate_tables(own: list[Table], tables: dict[tuple[str, str], Table]) -> 
             continue  # a borrowed table: its own dataset reports its problems
         table = own_table
         rows += int(task.stats.get("rows") or 0)
+        if counts is not None:
+            counts[table.shown] = int(task.stats.get("rows") or 0)
         # A blank row is one problem; its empty key would be reported again as a repeated key.
         blank = {e.row_number for e in task.errors if e.type == "blank-row"}
         for error in task.errors:

@@ -13,6 +13,12 @@ BAD_FILES = FIXTURES / "bad_files"
 REPO = Path(__file__).parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _own_validation_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test remembers valid tables in a folder of its own, never in the user's cache."""
+    monkeypatch.setenv("PUBLISH_VALIDATION_CACHE", str(tmp_path_factory.mktemp("validated")))
+
+
 @pytest.fixture
 def catalogue_dir(tmp_path: Path) -> Path:
     """A fresh, valid copy of the minimal fixture catalogue (symlinks kept)."""
