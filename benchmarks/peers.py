@@ -34,6 +34,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -286,7 +287,8 @@ def parsed(text: str) -> Any:
 
 
 def r_text(value: Any) -> str:
-    return " ".join(str(value).split())[:160]
+    """VALUE in one line of at most 160 characters (CKAN's `"help": URL` left out)."""
+    return re.sub(r'"help": "[^"]*", ', "", " ".join(str(value).split()))[:160]
 
 
 def on_portal(sysadmin: Any, organization: str) -> tuple[int, int]:
@@ -321,6 +323,11 @@ def organizations(sysadmin: Any, editor: str, labels: list[str]) -> Iterator[dic
 def version(python: Path, package: str) -> str:
     code = f"import importlib.metadata as m; print(m.version({package!r}))"
     return subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def load_average() -> str:
+    """The machine's 1/5/15-minute load: other work on it slows every tool."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def table(runs: list[Run]) -> str:
@@ -369,7 +376,7 @@ def main() -> None:
     print(
         f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, portal {url}; "
         f"ckanapi {version(args.bench_dir / 'ckanapi/bin/python', 'ckanapi')}, "
-        f"frictionless {version(fl_python, 'frictionless')}"
+        f"frictionless {version(fl_python, 'frictionless')}; load average {load_average()}"
     )
     print(
         f"catalogue: {args.datasets} datasets × {args.files} CSVs × {args.rows} rows = "
@@ -412,7 +419,7 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
     print()
-    print(f"expected on the portal: {len(synthetic.files)} resources per tool")
+    print(f"expected on the portal: {len(synthetic.files)} resources per tool; load average {load_average()}")
     print(table(runs))
 
 
