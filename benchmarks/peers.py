@@ -245,9 +245,12 @@ def measured(tool: str, run: str, upstream: str, commands: list[list[str]], env:
     try:
         started = time.monotonic()
         for command in commands:
-            argv = [part.replace("{portal}", url) for part in command]
-            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-            problem = failure(tool, done)
+            with tempfile.TemporaryDirectory() as folder:
+                log = Path(folder) / "log.jsonl"  # ckanapi's -l: one JSON line per record, its error included
+                argv = [part.replace("{portal}", url).replace("{log}", str(log)) for part in command]
+                done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+                records = log.read_text(encoding="utf-8") if log.exists() else ""
+            problem = failure(tool, done, records)
             if problem:
                 result.error = problem
                 break
@@ -258,13 +261,17 @@ def measured(tool: str, run: str, upstream: str, commands: list[list[str]], env:
     return result
 
 
-def failure(tool: str, done: subprocess.CompletedProcess[str]) -> str | None:
-    """The first error a tool reported, in one line, or None."""
+def failure(tool: str, done: subprocess.CompletedProcess[str], records: str = "") -> str | None:
+    """The first error a tool reported, in one line, or None.
+
+    ``records`` is ckanapi's log (-l): `batch` exits 0 even when records failed, so it is read.
+    """
     lines = [parsed(line) for line in done.stdout.splitlines() if line.startswith(("[", "{"))]
-    if tool == "ckanapi":  # records: [timestamp, n, action, error, response]
-        errors = [r for r in lines if isinstance(r, list) and len(r) >= 4 and r[3]]
-        if errors:
-            return f"{len(errors)} records failed, e.g. {r_text(errors[0][3])}: {r_text(errors[0][4])}"
+    if tool == "ckanapi":  # log records: [timestamp, n, action, error, response]
+        logged = [parsed(line) for line in records.splitlines()]
+        failed = [r for r in logged if isinstance(r, list) and len(r) >= 5 and r[3]]
+        if failed:
+            return f"{len(failed)} records failed, e.g. {r_text(failed[0][3])}: {r_text(failed[0][4])}"
     elif tool == "frictionless":
         errors = [r for r in lines if isinstance(r, dict) and r.get("error")]
         if errors:
@@ -391,8 +398,34 @@ def main() -> None:
         with organizations(sysadmin, editor, labels) as orgs:
             load, batch = ckanapi_inputs(synthetic, orgs["ckanapi"], root / "ckanapi")
             ckanapi_cmds = [
-                [str(ckanapi_cli), "load", "datasets", "-I", str(load), "-r", "{portal}", "-a", token, "-q"],
-                [str(ckanapi_cli), "batch", "--local-files", "-I", str(batch), "-r", "{portal}", "-a", token],
+                [
+                    str(ckanapi_cli),
+                    "load",
+                    "datasets",
+                    "-I",
+                    str(load),
+                    "-r",
+                    "{portal}",
+                    "-a",
+                    token,
+                    "-q",
+                    "-l",
+                    "{log}",
+                ],
+                [
+                    str(ckanapi_cli),
+                    "batch",
+                    "--local-files",
+                    "-I",
+                    str(batch),
+                    "-r",
+                    "{portal}",
+                    "-a",
+                    token,
+                    "-q",
+                    "-l",
+                    "{log}",
+                ],
             ]
             packages = frictionless_packages(synthetic, orgs["frictionless"], root / "frictionless")
             fl_cmd = [str(fl_python), str(Path(__file__).with_name("peer_frictionless.py")), str(packages)]

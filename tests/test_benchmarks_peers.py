@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import http.client
 import json
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -129,3 +130,22 @@ def test_counting_proxy_counts_requests_and_bytes_both_ways(upstream: str) -> No
     assert proxy.faults() == []
     assert 50_001 < proxy.bytes_up < 50_001 + 1000  # the body plus two requests' lines and headers
     assert 51_001 < proxy.bytes_down < 51_001 + 1000  # both bodies plus two answers' headers
+
+
+def test_failures_of_each_tool_are_reported_not_lost() -> None:
+    def done(stdout: str = "", code: int = 0, stderr: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess([], code, stdout, stderr)
+
+    ok_record = json.dumps(["t", 1, "resource_create", None, {"id": "x"}])
+    bad_record = json.dumps(["t", 2, "resource_create", "ValidationError", {"upload": ["too big"]}])
+    # ckanapi batch exits 0 even when a record failed: its log tells
+    assert peers.failure("ckanapi", done(), ok_record) is None
+    assert peers.failure("ckanapi", done(), f"{ok_record}\n{bad_record}") == (
+        "1 records failed, e.g. ValidationError: {'upload': ['too big']}"
+    )
+    lines = [{"dataset": "a", "error": None}, {"dataset": "b", "error": '{"help": "http://h/x", "error": "taken"}'}]
+    text = "\n".join(json.dumps(line) for line in lines)
+    assert peers.failure("frictionless", done(text, 3)) == '1 of 2 datasets failed, e.g. {"error": "taken"}'
+    report = json.dumps({"ok": False, "error": "portal unreachable"}, indent=2)
+    assert peers.failure("publish", done(report, 2)) == "exit 2: portal unreachable"
+    assert peers.failure("publish", done(json.dumps({"ok": True}), 0)) is None
