@@ -120,7 +120,8 @@ class FaultProxy:
             def _relay_faulty(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                proxy._add_bytes(up=len(self.requestline) + 2 + len(self.headers.as_bytes()) + len(body))
+                head = len(self.requestline) + 4 + sum(len(k) + len(v) + 4 for k, v in self.headers.items())
+                proxy._add_bytes(up=head + len(body))
                 fault = proxy._next(self.command, self.path)
                 if fault == "502":
                     return self._answer(502, b"<html>502 Bad Gateway (injected)</html>")
