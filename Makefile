@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORTAL := portal/portal.sh
 
-.PHONY: install demo test test-ckan-2.11 chaos readme unit lint validate portal portal-env portal-stop portal-reset benchmark
+.PHONY: install demo test test-ckan-2.11 chaos readme unit lint validate portal portal-env portal-stop portal-reset benchmark benchmark-peers
 
 $(BIN)/publish: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (found $$($(PYTHON) --version))"; exit 2; }
@@ -63,3 +63,15 @@ portal-reset:  ## stop and wipe the portal's state folder
 benchmark: install  ## push a 1 GiB file, then load 1M rows into the DataStore; print time and peak memory
 	@eval "$$($(PORTAL) start)" && $(BIN)/python -u benchmarks/push_large_file.py --no-datastore && \
 	  $(BIN)/python -u benchmarks/datastore_load.py
+
+# The peers, each in its own venv under .bench/ (gitignored), for benchmarks/peers.py.
+BENCH := .bench
+$(BENCH)/ckanapi/bin/ckanapi:
+	$(PYTHON) -m venv $(BENCH)/ckanapi
+	$(BENCH)/ckanapi/bin/pip install --quiet ckanapi
+$(BENCH)/frictionless/bin/frictionless:
+	$(PYTHON) -m venv $(BENCH)/frictionless
+	$(BENCH)/frictionless/bin/pip install --quiet 'frictionless[ckan]'
+
+benchmark-peers: install $(BENCH)/ckanapi/bin/ckanapi $(BENCH)/frictionless/bin/frictionless  ## publish one synthetic catalogue with ckanapi, frictionless and publish, rerun; one table
+	@eval "$$($(PORTAL) start)" && $(BIN)/python -u benchmarks/peers.py $(PEERS_ARGS)

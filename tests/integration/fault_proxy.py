@@ -16,6 +16,10 @@ returns None (forward normally) or one fault:
 
 With ``tls`` (a server-side ``ssl.SSLContext``) it speaks HTTPS to its clients: a TLS front of
 the real portal, for the certificate tests.
+
+It also counts what passes: ``count`` requests, ``bytes_up`` (request line, headers and body of
+every request it received) and ``bytes_down`` (status line, headers and body of every answer it
+sent). With ``schedule=no_faults`` it is a plain counting proxy (benchmarks/peers.py).
 """
 
 from __future__ import annotations
@@ -31,6 +35,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 Schedule = Callable[[int, str, str], str | None]
+
+
+def no_faults(n: int, method: str, path: str) -> str | None:
+    """The schedule of a plain counting proxy: forward everything."""
+    return None
+
+
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
 
@@ -46,6 +57,8 @@ class FaultProxy:
         self.schedule = schedule
         self.hang_seconds = hang_seconds
         self.count = 0
+        self.bytes_up = 0
+        self.bytes_down = 0
         self.log: list[tuple[int, str, str, str | None]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -78,6 +91,11 @@ class FaultProxy:
             self.log.append((self.count, method, path, fault))
             return fault
 
+    def _add_bytes(self, up: int = 0, down: int = 0) -> None:
+        with self._lock:
+            self.bytes_up += up
+            self.bytes_down += down
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
 
@@ -102,6 +120,8 @@ class FaultProxy:
             def _relay_faulty(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                head = len(self.requestline) + 4 + sum(len(k) + len(v) + 4 for k, v in self.headers.items())
+                proxy._add_bytes(up=head + len(body))
                 fault = proxy._next(self.command, self.path)
                 if fault == "502":
                     return self._answer(502, b"<html>502 Bad Gateway (injected)</html>")
@@ -137,6 +157,8 @@ class FaultProxy:
                 return response.status, kept, payload
 
             def _answer(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+                head = sum(len(k) + len(v) + 4 for k, v in (headers or {}).items()) + 60  # + status, length, close
+                proxy._add_bytes(down=head + len(payload))
                 self.send_response(status)
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
