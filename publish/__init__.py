@@ -41,25 +41,6 @@ _HOME = {
     "push": "push",
     "load": "loading",
     "load_package": "loading",
-    **{
-        name: "errors"
-        for name in (
-            "ConfigurationError",
-            "DataNotFoundError",
-            "DeclinedError",
-            "DigestMismatchError",
-            "InvalidCatalogueError",
-            "LockHeldError",
-            "NotCkanError",
-            "PlanConflictError",
-            "PortalError",
-            "PortalRefusedError",
-            "PublishError",
-            "TokenRejectedError",
-            "TooManyDeletesError",
-            "TransientPortalError",
-        )
-    },
 }
 
 if TYPE_CHECKING:
@@ -142,3 +123,4 @@ __all__ = [
     "push",
     "validate",
 ]
+_HOME.update({name: "errors" for name in __all__ if name.endswith("Error")})  # every exception lives there

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from dcat_ap_de.vocab import THEMES as THEMES  # the one list of EU data themes
+
 # DCAT-AP.de licence URIs (the form without a trailing slash) and their German titles.
 LICENCES: dict[str, str] = {
     "http://dcat-ap.de/def/licenses/dl-by-de/2.0": "Datenlizenz Deutschland Namensnennung 2.0",
@@ -15,22 +17,6 @@ LICENCES: dict[str, str] = {
     "http://dcat-ap.de/def/licenses/cc-zero": "Creative Commons Zero 1.0 Universell (CC0 1.0)",
 }
 
-# EU data themes (dcat:theme); CKAN groups in ckanext-dcatde are the lowercase codes.
-THEMES: dict[str, str] = {
-    "AGRI": "Landwirtschaft, Fischerei, Forstwirtschaft und Nahrungsmittel",
-    "ECON": "Wirtschaft und Finanzen",
-    "EDUC": "Bildung, Kultur und Sport",
-    "ENER": "Energie",
-    "ENVI": "Umwelt",
-    "HEAL": "Gesundheit",
-    "INTR": "Internationale Themen",
-    "JUST": "Justiz, Rechtssystem und öffentliche Sicherheit",
-    "SOCI": "Bevölkerung und Gesellschaft",
-    "GOVE": "Regierung und öffentlicher Sektor",
-    "REGI": "Regionen und Städte",
-    "TECH": "Wissenschaft und Technologie",
-    "TRAN": "Verkehr",
-}
 THEME_BASE = "http://publications.europa.eu/resource/authority/data-theme/"
 
 GEOCODING_BASE = "http://dcat-ap.de/def/politicalGeocoding/"
