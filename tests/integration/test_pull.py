@@ -75,7 +75,8 @@ def test_pull_all_gives_valid_identical_data_packages(
     code, report = puller.json("--all", "--organization", organization, "--to", str(to), token=False)
     assert code == 0, report
     assert report["ok"] and report["valid"] and report["errors"] == []
-    assert report["checked"]["rows"] == 170
+    # every row of the published catalogue, as validate counts it
+    assert report["checked"]["rows"] == publish.validate(publish.load_catalogue(published)).rows > 100
     pulled_names = names(published)
     assert sorted(d["dataset"] for d in report["datasets"]) == sorted(pulled_names.values())
     for key in DATASETS:
