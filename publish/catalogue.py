@@ -47,7 +47,7 @@ class ResourceSpec:
 class Dataset:
     """One dataset folder: a Data Package descriptor and its resources."""
 
-    key: str
+    folder_name: str  # the dataset's folder under datasets/: its name in the catalogue
     folder: Path
     descriptor_file: Path | None
     descriptor: dict[str, Any] = field(default_factory=dict)
@@ -114,8 +114,8 @@ class Catalogue:
         except ValueError:
             return str(path)
 
-    def dataset(self, key: str) -> Dataset | None:
-        return next((d for d in self.datasets if d.key == key), None)
+    def dataset(self, folder_name: str) -> Dataset | None:
+        return next((d for d in self.datasets if d.folder_name == folder_name), None)
 
     def resolve(self, dataset: Dataset, ref: str) -> Path:
         """Resolve a descriptor path of ``dataset``, refusing anything that leaves the catalogue."""
@@ -171,7 +171,7 @@ def _read_dataset(catalogue: Catalogue, folder: Path, problems: list[Problem]) -
         problems.append(
             Problem(shown + "/", "descriptor-missing", "no datapackage.json or datapackage.yaml in this dataset folder")
         )
-        return Dataset(key=folder.name, folder=folder, descriptor_file=None)
+        return Dataset(folder_name=folder.name, folder=folder, descriptor_file=None)
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
         problems.append(Problem(shown + "/", "descriptor-ambiguous", f"more than one descriptor ({names}); keep one"))
@@ -179,7 +179,7 @@ def _read_dataset(catalogue: Catalogue, folder: Path, problems: list[Problem]) -
     if descriptor is not None and not isinstance(descriptor, dict):
         problems.append(Problem(catalogue.relative(found[0]), "descriptor-error", "must be a mapping of keys"))
         descriptor = None
-    return Dataset(key=folder.name, folder=folder, descriptor_file=found[0], descriptor=descriptor or {})
+    return Dataset(folder_name=folder.name, folder=folder, descriptor_file=found[0], descriptor=descriptor or {})
 
 
 def read_structured(catalogue: Catalogue, path: Path, problems: list[Problem]) -> Any:

@@ -88,19 +88,19 @@ def load_table(
     update in place is gone), the load fails and says why; the next plan sees the portal as it is.
     """
     fields = datastore_fields(schema)
-    key = primary_key(schema)
+    pk_fields = primary_key(schema)
     if mode == IN_PLACE and not _table_exists(portal, resource_id):
         raise PortalRefusedError(
             "the plan updates this DataStore table in place, but the portal no longer has it (dropped "
             "since the plan was made); nothing loaded. Run push again: the next plan loads it whole.",
             "conflict",
         )
-    create = {"resource_id": resource_id, "force": True, "fields": fields, "primary_key": key, "records": []}
+    create = {"resource_id": resource_id, "force": True, "fields": fields, "primary_key": pk_fields, "records": []}
     if mode == IN_PLACE:
         # Creating an existing table with the same fields only refreshes its data dictionary.
         portal.action("datastore_create", create, retry=ALWAYS)
         with tempfile.TemporaryDirectory(prefix="publish-rows-") as tmp:
-            return _update_in_place(portal, resource_id, path, schema, key, Path(tmp) / "rows.db", progress)
+            return _update_in_place(portal, resource_id, path, schema, pk_fields, Path(tmp) / "rows.db", progress)
     if mode == REBUILD:
         delete_quietly(portal, "datastore_delete", {"resource_id": resource_id, "force": True})
     # A new table gets its first chunk with the create: a table of up to CHUNK_ROWS rows is one
@@ -110,24 +110,24 @@ def load_table(
     first = next(chunks, [])
     try:
         portal.action(
-            "datastore_create", {**create, "records": first}, retry=ALWAYS if key or not first else UNPROCESSED
+            "datastore_create", {**create, "records": first}, retry=ALWAYS if pk_fields or not first else UNPROCESSED
         )
     except PortalRefusedError as exc:
-        if not (key and first and exc.kind == "validation"):
+        if not (pk_fields and first and exc.kind == "validation"):
             raise
         portal.action(
             "datastore_upsert", {"resource_id": resource_id, "force": True, "records": first, "method": "upsert"}
         )
     if progress and first:
         progress(len(first))
-    return len(first) + _send(portal, resource_id, chunks, key, fresh=True, progress=progress, already=len(first))
+    return len(first) + _send(portal, resource_id, chunks, pk_fields, fresh=True, progress=progress, already=len(first))
 
 
 def _send(
     portal: Portal,
     resource_id: str,
     chunks: Iterable[list[dict[str, Any]]],
-    key: list[str],
+    pk_fields: list[str],
     *,
     fresh: bool,
     progress: RowsProgress | None,
@@ -144,7 +144,7 @@ def _send(
                 written += pending.popleft().result()
                 if progress:
                     progress(already + written)
-            pending.append(pool.submit(_write_chunk, portal, resource_id, records, key, fresh))
+            pending.append(pool.submit(_write_chunk, portal, resource_id, records, pk_fields, fresh))
         while pending:
             written += pending.popleft().result()
             if progress:
@@ -157,7 +157,7 @@ def _update_in_place(
     resource_id: str,
     path: Path,
     schema: dict[str, Any],
-    key: list[str],
+    pk_fields: list[str],
     db_path: Path,
     progress: RowsProgress | None,
 ) -> int:
@@ -174,11 +174,11 @@ def _update_in_place(
         for records in read_records(path, schema):
             db.executemany(
                 "INSERT OR REPLACE INTO csv (k, h) VALUES (?, ?)",
-                ((_key_of(r, key), _fingerprint(r, types)) for r in records),
+                ((_primary_key_of(r, pk_fields), _fingerprint(r, types)) for r in records),
             )
         gone: list[dict[str, Any]] = []
         for page in _table_pages(portal, resource_id, list(types)):
-            keys = [_key_of(r, key) for r in page]
+            keys = [_primary_key_of(r, pk_fields) for r in page]
             known = dict(
                 db.execute("SELECT k, h FROM csv WHERE k IN (SELECT value FROM json_each(?))", (json.dumps(keys),))
             )
@@ -186,12 +186,12 @@ def _update_in_place(
                 "UPDATE csv SET same = 1 WHERE k = ?",
                 ((k,) for r, k in zip(page, keys, strict=True) if known.get(k) == _fingerprint(r, types)),
             )
-            gone += [{k: r[k] for k in key} for r, k in zip(page, keys, strict=True) if k not in known]
+            gone += [{k: r[k] for k in pk_fields} for r, k in zip(page, keys, strict=True) if k not in known]
 
         def differing() -> Iterator[list[dict[str, Any]]]:
             batch: list[dict[str, Any]] = []
             for records in read_records(path, schema):
-                keys = [_key_of(r, key) for r in records]
+                keys = [_primary_key_of(r, pk_fields) for r in records]
                 same = {
                     k
                     for (k,) in db.execute(
@@ -206,8 +206,8 @@ def _update_in_place(
             if batch:
                 yield batch
 
-        written = _send(portal, resource_id, differing(), key, fresh=False, progress=progress)
-        _delete_rows(portal, resource_id, key, gone)
+        written = _send(portal, resource_id, differing(), pk_fields, fresh=False, progress=progress)
+        _delete_rows(portal, resource_id, pk_fields, gone)
     finally:
         db.close()
     return written
@@ -256,7 +256,9 @@ def _fingerprint(record: dict[str, Any], types: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()
 
 
-def _write_chunk(portal: Portal, resource_id: str, records: list[dict[str, Any]], key: list[str], fresh: bool) -> int:
+def _write_chunk(
+    portal: Portal, resource_id: str, records: list[dict[str, Any]], pk_fields: list[str], fresh: bool
+) -> int:
     """Send one chunk: a fast bulk insert into a fresh table, an upsert by key otherwise.
 
     An upsert is idempotent, so it may be retried after any failure. A bulk insert into a fresh
@@ -270,16 +272,16 @@ def _write_chunk(portal: Portal, resource_id: str, records: list[dict[str, Any]]
         portal.action("datastore_upsert", {**data, "method": "upsert"}, retry=ALWAYS)
         return len(records)
     try:
-        portal.action("datastore_upsert", {**data, "method": "insert"}, retry=ALWAYS if key else UNPROCESSED)
+        portal.action("datastore_upsert", {**data, "method": "insert"}, retry=ALWAYS if pk_fields else UNPROCESSED)
     except PortalRefusedError as exc:
-        if not key or exc.kind != "validation":
+        if not pk_fields or exc.kind != "validation":
             raise
         portal.action("datastore_upsert", {**data, "method": "upsert"}, retry=ALWAYS)
     return len(records)
 
 
-def _key_of(record: dict[str, Any], key: list[str]) -> str:
-    return json.dumps([str(record[k]) for k in key])
+def _primary_key_of(record: dict[str, Any], pk_fields: list[str]) -> str:
+    return json.dumps([str(record[k]) for k in pk_fields])
 
 
 def delete_quietly(portal: Portal, action: str, data: dict[str, Any]) -> None:
@@ -301,17 +303,18 @@ def _table_exists(portal: Portal, resource_id: str) -> bool:
     return True
 
 
-def _delete_rows(portal: Portal, resource_id: str, key: list[str], gone: list[dict[str, Any]]) -> None:
+def _delete_rows(portal: Portal, resource_id: str, pk_fields: list[str], gone: list[dict[str, Any]]) -> None:
     """Delete the rows with these keys, 1000 to a request for a single-column key."""
-    if len(key) == 1:
-        values = [r[key[0]] for r in gone]
+    if len(pk_fields) == 1:
+        values = [r[pk_fields[0]] for r in gone]
         for start in range(0, len(values), 1000):
             portal.action(
                 "datastore_delete",
-                {"resource_id": resource_id, "force": True, "filters": {key[0]: values[start : start + 1000]}},
+                {"resource_id": resource_id, "force": True, "filters": {pk_fields[0]: values[start : start + 1000]}},
             )
     else:
         for row in gone:
             portal.action(
-                "datastore_delete", {"resource_id": resource_id, "force": True, "filters": {k: row[k] for k in key}}
+                "datastore_delete",
+                {"resource_id": resource_id, "force": True, "filters": {k: row[k] for k in pk_fields}},
             )

@@ -25,7 +25,7 @@ from dcat_ap_de import shacl
 from . import validation_cache
 from .catalogue import Catalogue
 from .errors import ConfigurationError
-from .mapping import RESOURCE_KEY, DesiredPackage, FileDigest, desired_package, desired_state
+from .mapping import IDENTITY_FIELD, DesiredPackage, FileDigest, desired_package, desired_state
 from .report import Problem
 
 if TYPE_CHECKING:
@@ -92,11 +92,14 @@ def check(catalogue: Catalogue) -> list[Problem]:
     dataset takes from it (publisher, contact, licence default, geocoding, language), else the
     dataset's descriptor.
     """
-    names = {d.key: str(d.descriptor.get("name")) for d in catalogue.datasets}
+    names = {d.folder_name: str(d.descriptor.get("name")) for d in catalogue.datasets}
     packages = [desired_package(catalogue, d, names, fingerprint=_no_digest) for d in catalogue.datasets]
     graph = catalogue_graph(catalogue, base_url=CHECK_BASE, packages=packages)
     files = {
-        URIRef(f"{CHECK_BASE}/dataset/{p.name}"): (p, next(d for d in catalogue.datasets if d.key == p.dataset_key))
+        URIRef(f"{CHECK_BASE}/dataset/{p.name}"): (
+            p,
+            next(d for d in catalogue.datasets if d.folder_name == p.folder_name),
+        )
         for p in packages
     }
     problems: dict[tuple[str, str | None, str], Problem] = {}
@@ -193,7 +196,7 @@ def _under_base(
     ckan_package = {**package.fields, "organization": _organization(catalogue), "resources": resources}
 
     def resource_ref(resource: Mapping[str, Any]) -> URIRef:
-        return URIRef(f"{dataset_url}/resource/{resource[RESOURCE_KEY]}")
+        return URIRef(f"{dataset_url}/resource/{resource[IDENTITY_FIELD]}")
 
     return URIRef(dataset_url), ckan_package, resource_ref
 
@@ -206,13 +209,13 @@ def _on_portal(
         raise ConfigurationError(
             f"dataset {package.name} is not on {portal.url} yet: run 'publish push' first, or use --base-url"
         )
-    by_key = {str(r.get(RESOURCE_KEY)): r for r in remote.get("resources") or []}
+    by_key = {str(r.get(IDENTITY_FIELD)): r for r in remote.get("resources") or []}
     resources = []
     for resource in package.resources:
-        there = by_key.get(resource.key)
+        there = by_key.get(resource.identity)
         if there is None:
             raise ConfigurationError(
-                f"resource {resource.key} of {package.name} is not on {portal.url} yet: run 'publish push' first"
+                f"resource {resource.identity} of {package.name} is not on {portal.url} yet: run 'publish push' first"
             )
         fields = dict(resource.fields)
         for key in ("id", "package_id", "url", "created", "last_modified", "metadata_modified"):

@@ -31,7 +31,7 @@ import pandas as pd
 
 from .catalogue import UnsafePathError, resolve_inside
 from .errors import DataNotFoundError
-from .mapping import MANAGED_BY, MANAGED_BY_KEY, RESOURCE_KEY, file_digest
+from .mapping import IDENTITY_FIELD, MANAGED_BY, MANAGED_BY_FIELD, file_digest
 from .portal import Portal, connect
 from .pull import download_verified, matches
 from .structured import StructuredError, read_structured_file
@@ -136,15 +136,15 @@ class _PortalSource(_Source):
         found = [p for p in found if any(r.name == name for r in p.resources)]
         return _one(found, name, self.portal.url, organization)
 
-    def _packages_with_resource(self, key: str, organization: str | None) -> list[dict[str, Any]]:
-        """Datasets with a resource whose ``datapackage_resource`` is ``key``.
+    def _packages_with_resource(self, identity: str, organization: str | None) -> list[dict[str, Any]]:
+        """Datasets with a resource whose ``datapackage_resource`` (the identity field) is ``identity``.
 
         Solr has that field only where ``ckan.extra_resource_fields`` lists it (not by default,
         not on our portal); otherwise every dataset this tool published is searched.
         """
         org = f' AND organization:"{organization}"' if organization else ""
-        exact = self._search(f'res_extras_{RESOURCE_KEY}:"{key}"{org}')
-        return exact or self._search(f'extras_{MANAGED_BY_KEY}:"{MANAGED_BY}"{org}')
+        exact = self._search(f'res_extras_{IDENTITY_FIELD}:"{identity}"{org}')
+        return exact or self._search(f'extras_{MANAGED_BY_FIELD}:"{MANAGED_BY}"{org}')
 
     def _search(self, fq: str) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []

@@ -31,12 +31,12 @@ class RunLock:
     """Context manager: hold the lock for ``portal`` + ``organization`` or raise LockHeldError."""
 
     def __init__(
-        self, portal: str, organization: str, lock_dir: Path | None = None, *, identity: str | None = None
+        self, portal: str, organization: str, lock_dir: Path | None = None, *, organization_id: str | None = None
     ) -> None:
-        # ``identity``: what names the organization on that portal whatever the URL's spelling
-        # (its id); without it, the URL (for callers that have not read the portal yet).
-        key = hashlib.sha256(f"{identity or portal}\n{organization}".encode()).hexdigest()[:16]
-        self.path = (lock_dir or default_lock_dir()) / f"{organization}-{key}.lock"
+        # ``organization_id``: what names the organization on that portal whatever the URL's
+        # spelling; without it, the URL (for callers that have not read the portal yet).
+        digest = hashlib.sha256(f"{organization_id or portal}\n{organization}".encode()).hexdigest()[:16]
+        self.path = (lock_dir or default_lock_dir()) / f"{organization}-{digest}.lock"
         self.portal = portal
         self.organization = organization
         self._handle: TextIO | None = None

@@ -21,19 +21,19 @@ from typing import Any
 from .catalogue import Catalogue, Dataset
 from .vocabularies import THEME_BASE
 
-MANAGED_BY_KEY = "managed_by"
+MANAGED_BY_FIELD = "managed_by"
 MANAGED_BY = "kalletal-lemgo-publish"
-RESOURCE_KEY = "datapackage_resource"  # identity of a resource across pushes
+IDENTITY_FIELD = "datapackage_resource"  # the resource extra naming its catalogue resource: its identity across pushes
 # A resource's digests (README, "Digests"): ``hash`` is the bare md5 hex digest with its SPDX
 # algorithm URI in ``hash_algorithm``, because Frictionless and the Data Package spec read an
 # unprefixed hash as md5 and ckanext-dcat writes ``hash`` verbatim as an xsd:hexBinary
 # spdx:checksumValue; the sha256 this tool compares and verifies by goes in its own field.
 SPDX_ALGORITHM = "http://spdx.org/rdf/terms#checksumAlgorithm_"
 HASH_ALGORITHM = SPDX_ALGORITHM + "md5"
-SHA256_KEY = "sha256"
+SHA256_FIELD = "sha256"
 # Every extra this tool writes; extras with other keys (added by hand) are left alone.
 MANAGED_EXTRAS = (
-    MANAGED_BY_KEY,
+    MANAGED_BY_FIELD,
     "identifier",
     "temporal_start",
     "temporal_end",
@@ -63,10 +63,10 @@ RESOURCE_FIELDS = (
     "license",
     "hash",
     "hash_algorithm",
-    SHA256_KEY,
+    SHA256_FIELD,
     "size",
     "schema",
-    RESOURCE_KEY,
+    IDENTITY_FIELD,
 )
 
 
@@ -83,7 +83,7 @@ class FileDigest:
 class DesiredResource:
     """A resource as it should be on the portal, with the local file to upload."""
 
-    key: str
+    identity: str  # the catalogue resource name, kept in IDENTITY_FIELD on the portal
     path: Path
     digest: FileDigest
     fields: dict[str, Any]
@@ -99,7 +99,7 @@ class DesiredPackage:
     """A dataset as it should be on the portal."""
 
     name: str
-    dataset_key: str
+    folder_name: str
     fields: dict[str, Any]
     resources: list[DesiredResource] = field(default_factory=list)
 
@@ -133,7 +133,7 @@ def run_digest(catalogue: Catalogue, path: Path) -> FileDigest:
 
 def desired_state(catalogue: Catalogue) -> list[DesiredPackage]:
     """The portal packages the (valid) catalogue asks for, in catalogue order."""
-    dataset_names = {dataset.key: str(dataset.descriptor.get("name")) for dataset in catalogue.datasets}
+    dataset_names = {dataset.folder_name: str(dataset.descriptor.get("name")) for dataset in catalogue.datasets}
     return [desired_package(catalogue, dataset, dataset_names) for dataset in catalogue.datasets]
 
 
@@ -164,19 +164,19 @@ def portal_schema(
             renamed.append({**key, "reference": reference})
         result["catalogueForeignKeys"] = renamed
     if resource_names and schema.get("foreignKeys"):
-        result["foreignKeys"] = rename_key_resources(schema["foreignKeys"], resource_names)
+        result["foreignKeys"] = rename_foreign_key_targets(schema["foreignKeys"], resource_names)
     return result
 
 
-def rename_key_resources(keys: list[Any], names: dict[str, str]) -> list[Any]:
+def rename_foreign_key_targets(foreign_keys: list[Any], names: dict[str, str]) -> list[Any]:
     """``foreignKeys`` with each ``reference.resource`` found in ``names`` renamed (``""``, the table itself, stays)."""
     renamed = []
-    for key in keys:
-        reference = key.get("reference") if isinstance(key, dict) else None
+    for foreign_key in foreign_keys:
+        reference = foreign_key.get("reference") if isinstance(foreign_key, dict) else None
         target = reference.get("resource") if isinstance(reference, dict) else None
         if isinstance(reference, dict) and isinstance(target, str) and target and target in names:
-            key = {**key, "reference": {**reference, "resource": names[target]}}
-        renamed.append(key)
+            foreign_key = {**foreign_key, "reference": {**reference, "resource": names[target]}}
+        renamed.append(foreign_key)
     return renamed
 
 
@@ -246,7 +246,7 @@ def desired_package(
         digest = fingerprint(path) if fingerprint is not None else run_digest(catalogue, path)
         resources.append(
             DesiredResource(
-                key=spec.name,
+                identity=spec.name,
                 path=path,
                 digest=digest,
                 fields={
@@ -257,15 +257,15 @@ def desired_package(
                     "license": licence,
                     "hash": digest.md5,
                     "hash_algorithm": HASH_ALGORITHM,
-                    SHA256_KEY: digest.sha256,
+                    SHA256_FIELD: digest.sha256,
                     "size": digest.size,
                     "schema": json.dumps(portal_schema(schema, dataset_names, resource_names), ensure_ascii=False),
-                    RESOURCE_KEY: spec.name,
+                    IDENTITY_FIELD: spec.name,
                 },
                 schema=schema,
             )
         )
-    return DesiredPackage(name=d["name"], dataset_key=dataset.key, fields=fields, resources=resources)
+    return DesiredPackage(name=d["name"], folder_name=dataset.folder_name, fields=fields, resources=resources)
 
 
 def package_licence(catalogue: Catalogue, dataset: Dataset) -> str:
@@ -285,7 +285,7 @@ def package_extras(catalogue: Catalogue, dataset: Dataset) -> dict[str, str]:
     contact = meta.get("contact") or {}
     geo = meta.get("geocoding") or {}
     extras = {
-        MANAGED_BY_KEY: MANAGED_BY,
+        MANAGED_BY_FIELD: MANAGED_BY,
         "identifier": d.get("identifier"),
         "temporal_start": temporal.get("start"),
         "temporal_end": temporal.get("end"),

@@ -230,7 +230,7 @@ def check_unique_names(catalogue: Catalogue) -> list[Problem]:
                     Problem(
                         catalogue.relative(dataset.descriptor_file),
                         "metadata-error",
-                        f"{attr} '{value}' is also used by dataset '{seen[value].key}'; it must be unique",
+                        f"{attr} '{value}' is also used by dataset '{seen[value].folder_name}'; it must be unique",
                         field=attr,
                         value=value,
                     )

@@ -15,12 +15,12 @@ from typing import Any
 from .datastore_schema import DIGEST_KEY, FIRST_LOAD, IN_PLACE, REBUILD, primary_key, shape_of, table_digest
 from .errors import PlanConflictError
 from .mapping import (
+    IDENTITY_FIELD,
     MANAGED_BY,
-    MANAGED_BY_KEY,
+    MANAGED_BY_FIELD,
     MANAGED_EXTRAS,
     PACKAGE_FIELDS,
     RESOURCE_FIELDS,
-    RESOURCE_KEY,
     DesiredPackage,
     DesiredResource,
 )
@@ -183,7 +183,7 @@ def make_plan(
 
 def is_managed(package: dict[str, Any]) -> bool:
     """True if this tool created the package (its marker extra is set)."""
-    return extras_dict(package).get(MANAGED_BY_KEY) == MANAGED_BY
+    return extras_dict(package).get(MANAGED_BY_FIELD) == MANAGED_BY
 
 
 def extras_dict(package: dict[str, Any]) -> dict[str, str]:
@@ -221,28 +221,28 @@ def _package_actions(
     else:
         actions = [Action(dataset=package.name, resource=None, kind=UNCHANGED, package_id=existing["id"])]
 
-    by_key: dict[str, list[dict[str, Any]]] = {}
-    extra_remote: list[dict[str, Any]] = []  # made by hand (no key of ours)
+    by_identity: dict[str, list[dict[str, Any]]] = {}
+    extra_remote: list[dict[str, Any]] = []  # made by hand (no identity of ours)
     for res in existing.get("resources") or []:
-        key = res.get(RESOURCE_KEY)
-        if key:
-            by_key.setdefault(key, []).append(res)
+        identity = res.get(IDENTITY_FIELD)
+        if identity:
+            by_identity.setdefault(identity, []).append(res)
         else:
             extra_remote.append(res)
-    wanted = {r.key: r for r in package.resources}
+    wanted = {r.identity: r for r in package.resources}
     remote: dict[str, dict[str, Any]] = {}
     duplicates: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (copy, the one kept)
-    for key, copies in by_key.items():
-        keep = _keeper(copies, wanted.get(key))
-        remote[key] = keep
+    for identity, copies in by_identity.items():
+        keep = _keeper(copies, wanted.get(identity))
+        remote[identity] = keep
         duplicates += [(c, keep) for c in copies if c is not keep]
     for copy, keep in duplicates:
-        # Two resources with one identity key: a create whose answer was lost landed after all.
+        # Two resources with one identity: a create whose answer was lost landed after all.
         # Both are ours and the same file; the copy goes whatever --prune says.
         actions.append(
             Action(
                 dataset=package.name,
-                resource=copy.get(RESOURCE_KEY),
+                resource=copy.get(IDENTITY_FIELD),
                 kind=DELETE,
                 detail=f"duplicate of resource {keep['id']} (a create that landed late); removed",
                 package_id=existing["id"],
@@ -251,14 +251,14 @@ def _package_actions(
             )
         )
     for resource in package.resources:
-        current = remote.pop(resource.key, None)
+        current = remote.pop(resource.identity, None)
         actions.append(_resource_action(package, resource, current, existing["id"]))
         if datastore:
             actions.append(_datastore_action(package, resource, current, existing["id"]))
     if _awaits_release(package, existing):
         actions.append(_release(package, existing["id"]))
     for res in [*remote.values(), *extra_remote]:
-        label = res.get(RESOURCE_KEY) or res.get("name") or res["id"]
+        label = res.get(IDENTITY_FIELD) or res.get("name") or res["id"]
         actions.append(
             Action(
                 dataset=package.name,
@@ -286,7 +286,7 @@ def _keeper(copies: list[dict[str, Any]], desired: DesiredResource | None) -> di
 def _create_resource(package: DesiredPackage, resource: DesiredResource, package_id: str | None) -> Action:
     return Action(
         dataset=package.name,
-        resource=resource.key,
+        resource=resource.identity,
         kind=CREATE,
         detail=f"upload {human_bytes(resource.digest.size)}, sha256 {resource.digest.sha256[:12]}",
         bytes=resource.digest.size,
@@ -304,7 +304,7 @@ def _datastore_action(
     held = current.get(DIGEST_KEY) if current else None
     common: dict[str, Any] = {
         "dataset": package.name,
-        "resource": resource.key,
+        "resource": resource.identity,
         "package_id": package_id,
         "resource_id": current["id"] if current else None,
         "datastore": True,
@@ -352,7 +352,7 @@ def _resource_action(
     changes = [f for f in RESOURCE_FIELDS if _normal(current.get(f)) != _normal(resource.fields[f])]
     common: dict[str, Any] = {
         "dataset": package.name,
-        "resource": resource.key,
+        "resource": resource.identity,
         "package_id": package_id,
         "resource_id": current["id"],
     }

@@ -370,7 +370,7 @@ def _temporary_beside(path: Path) -> Path:
 
 def _tables_of(remote: RemotePackage, folder: Path, report: Report) -> list[Table]:
     """The downloaded tables that have a schema, ready for validation."""
-    dataset = Dataset(key=remote.name, folder=folder, descriptor_file=folder / DESCRIPTOR_FILE)
+    dataset = Dataset(folder_name=remote.name, folder=folder, descriptor_file=folder / DESCRIPTOR_FILE)
     dataset.descriptor = remote.descriptor
     tables = []
     for resource in remote.resources:
@@ -390,7 +390,7 @@ def _validate_pulled(pulled: list[tuple[PackageResult, list[Table]]], report: Re
     Keys to other datasets (``catalogueForeignKeys``, which name datasets by their CKAN name)
     are checked when the other dataset was pulled in the same run; otherwise a note says so.
     """
-    present = {(t.dataset.key, t.spec.name) for _, tables in pulled for t in tables}
+    present = {(t.dataset.folder_name, t.spec.name) for _, tables in pulled for t in tables}
     for outcome, tables in pulled:
         wanted = {
             (ref.get("package"), ref.get("resource"))

@@ -22,7 +22,7 @@ from .errors import (
     TooManyDeletesError,
 )
 from .lock import RunLock
-from .mapping import RESOURCE_KEY, desired_state
+from .mapping import IDENTITY_FIELD, desired_state
 from .plan import Action, Kind, Plan, State, is_managed, make_plan, package_update
 from .portal import ALWAYS, UNPROCESSED, Portal, PortalError, PortalRefusedError, TransientPortalError
 from .report import Problem, Report
@@ -202,7 +202,7 @@ def push(
     organization = read_organization(catalogue, portal, status)
     # The lock is keyed on the organization's id on that portal, not on the URL's spelling:
     # http://127.0.0.1:5000 and http://localhost:5000 are one portal, one lock.
-    with RunLock(portal.url, org_name, lock_dir, identity=organization["id"]):
+    with RunLock(portal.url, org_name, lock_dir, organization_id=organization["id"]):
         plan, organization = plan_for(
             catalogue, portal, prune=prune, datastore=datastore, status=status, organization=organization
         )
@@ -283,20 +283,23 @@ def _reconcile(
 
     (One that lands even later is a duplicate for the next run's plan, which deletes it.)
     """
-    for dataset, package_id, key in sorted(unclear):
-        keep = created.get((dataset, key))
+    for dataset, package_id, identity in sorted(unclear):
+        keep = created.get((dataset, identity))
         if keep is None:
             continue
         try:
-            removed = _remove_late_duplicates(portal, package_id, key, keep)
+            removed = _remove_late_duplicates(portal, package_id, identity, keep)
         except PublishError as exc:
             result.notes.append(
-                f"could not check {key} for duplicates ({portal.redact(str(exc))}); rerun: the next run removes any"
+                f"could not check {identity} for duplicates ({portal.redact(str(exc))});"
+                " rerun: the next run removes any"
             )
             result.unverified = True  # exit 3: not known to be complete
             continue
         if removed:
-            result.notes.append(f"removed {removed} duplicate(s) of resource {key} left by a create that landed late")
+            result.notes.append(
+                f"removed {removed} duplicate(s) of resource {identity} left by a create that landed late"
+            )
 
 
 def _load_datastore(action: Action, run: _Run) -> int:
@@ -372,8 +375,8 @@ def _create_resource(run: _Run, action: Action) -> str:
     resource = _create_once(
         portal,
         lambda: portal.upload("resource_create", fields, local.path, retry=UNPROCESSED, progress=progress),
-        lambda: _find_resource(portal, package_id, local.key),
-        on_unclear=lambda: run.unclear.add((action.dataset, package_id, local.key)),
+        lambda: _find_resource(portal, package_id, local.identity),
+        on_unclear=lambda: run.unclear.add((action.dataset, package_id, local.identity)),
     )
     run.created[(action.dataset, action.resource)] = resource["id"]
     return f"created resource {resource['id']}: {action.detail}"
@@ -461,7 +464,7 @@ def _create_once(
     A create whose answer was lost (timeout, reset, 502 after processing) may still land later,
     e.g. when the portal is slower than the client's timeout. So before creating again, look for
     it a few times over a grace period as long as the read timeout (at most 30 s). If a late
-    original lands after all, the copy carries the same identity key: the run's own reconciliation
+    original lands after all, the copy carries the same identity: the run's own reconciliation
     (``on_unclear``) and the next plan delete the duplicate. A refusal after an unclear attempt
     (a dataset name "already in use") means the first attempt landed: adopt it.
     """
@@ -500,12 +503,12 @@ def _poll(portal: Portal, find: Callable[[], dict[str, Any] | None]) -> dict[str
         delay *= 2
 
 
-def _remove_late_duplicates(portal: Portal, package_id: str, key: str, keep: str) -> int:
-    """Delete resources of the package that carry ``key`` but are not ``keep`` (late creates)."""
+def _remove_late_duplicates(portal: Portal, package_id: str, identity: str, keep: str) -> int:
+    """Delete resources of the package that carry ``identity`` but are not ``keep`` (late creates)."""
     package = portal.find_package(package_id) or {}
     removed = 0
     for resource in package.get("resources") or []:
-        if resource.get(RESOURCE_KEY) == key and resource.get("id") != keep:
+        if resource.get(IDENTITY_FIELD) == identity and resource.get("id") != keep:
             delete_quietly(portal, "resource_delete", {"id": resource["id"]})
             removed += 1
     return removed
@@ -515,9 +518,9 @@ def _managed_or_none(package: dict[str, Any] | None) -> dict[str, Any] | None:
     return package if package is not None and is_managed(package) and package.get("state") == "active" else None
 
 
-def _find_resource(portal: Portal, package_id: str, key: str) -> dict[str, Any] | None:
+def _find_resource(portal: Portal, package_id: str, identity: str) -> dict[str, Any] | None:
     package = portal.find_package(package_id)
     for resource in (package or {}).get("resources", []):
-        if resource.get(RESOURCE_KEY) == key:
+        if resource.get(IDENTITY_FIELD) == identity:
             return resource
     return None

@@ -45,7 +45,7 @@ def check_source_coverage(
         return []
     usable = {key: t for key, t in tables.items() if t.shown not in skip and key != SOURCES}
     rows = {key: list(_rows(t)) for key, t in usable.items()}
-    declared = {(d.key, spec.name) for d in catalogue.datasets for spec in d.resources}
+    declared = {(d.folder_name, spec.name) for d in catalogue.datasets for spec in d.resources}
     problems: list[Problem] = []
     covered: set[Cell] = set()
     if sources is not None:

@@ -16,13 +16,13 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .mapping import (
+    IDENTITY_FIELD,
     MANAGED_BY,
-    MANAGED_BY_KEY,
+    MANAGED_BY_FIELD,
     MANAGED_EXTRAS,
-    RESOURCE_KEY,
-    SHA256_KEY,
+    SHA256_FIELD,
     reader_names,
-    rename_key_resources,
+    rename_foreign_key_targets,
 )
 from .structured import StructuredError, parse_json
 from .vocabularies import THEME_BASE
@@ -111,7 +111,7 @@ def unmap_package(package: dict[str, Any], portal_url: str | None = None) -> Rem
         folder=safe_filename(str(package.get("name") or ""), fallback=str(package.get("id") or "dataset")),
         descriptor=descriptor,
         resources=[r for r, _ in resources],
-        managed=extras.get(MANAGED_BY_KEY) == MANAGED_BY,
+        managed=extras.get(MANAGED_BY_FIELD) == MANAGED_BY,
     )
 
 
@@ -121,7 +121,7 @@ def unmap_resources(raw_resources: list[dict[str, Any]]) -> list[tuple[RemoteRes
     files: set[str] = set(RESERVED_NAMES)
     result = []
     for index, raw in enumerate(raw_resources):
-        key = raw.get(RESOURCE_KEY) or raw.get("name") or raw.get("id") or ""
+        key = raw.get(IDENTITY_FIELD) or raw.get("name") or raw.get("id") or ""
         name = _unique(safe_name(str(key), f"resource-{index + 1}"), names)
         url = str(raw.get("url") or "").strip() or None
         fmt = resource_format(raw, url)
@@ -160,7 +160,7 @@ def _keys_by_pulled_names(
         keys = (resource.schema or {}).get("foreignKeys")
         if isinstance(keys, list) and keys:
             resource = replace(
-                resource, schema={**(resource.schema or {}), "foreignKeys": rename_key_resources(keys, pulled)}
+                resource, schema={**(resource.schema or {}), "foreignKeys": rename_foreign_key_targets(keys, pulled)}
             )
         renamed.append((resource, raw))
     return renamed
@@ -244,7 +244,7 @@ def expected_digest(resource: dict[str, Any]) -> ExpectedDigest:
     its length (md5 or sha256): this tool stores md5 there now and stored sha256 there before,
     and other portals store either.
     """
-    own = str(resource.get(SHA256_KEY) or "").strip().lower()
+    own = str(resource.get(SHA256_FIELD) or "").strip().lower()
     sha256 = own if SHA256.match(own) else None
     raw = str(resource.get("hash") or "").strip().lower()
     prefix, _, value = raw.rpartition(":")

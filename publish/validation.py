@@ -73,17 +73,19 @@ def validate(catalogue: Catalogue | str | Path = ".", status: Callable[[str], No
             report.resources += 1
             table = _readable_table(catalogue, dataset, spec, report.problems)
             if table is not None:
-                tables[(dataset.key, spec.name)] = table
+                tables[(dataset.folder_name, spec.name)] = table
     report.problems += _check_catalogue_keys(catalogue, tables)
     report.problems += _check_dcat(catalogue, report.problems)
     remembered = validation_cache.for_run(catalogue, tables)  # tables found valid as they are now
     for dataset in catalogue.datasets:
-        own, known_rows = remembered.pending([t for (key, _), t in tables.items() if key == dataset.key])
+        own, known_rows = remembered.pending(
+            [t for (folder_name, _), t in tables.items() if folder_name == dataset.folder_name]
+        )
         report.rows += known_rows
         if own:
             if status is not None:
                 size = sum(t.path.stat().st_size for t in own)
-                status(f"validating {dataset.key}: {len(own)} table(s), {human_bytes(size)}")
+                status(f"validating {dataset.folder_name}: {len(own)} table(s), {human_bytes(size)}")
             counts: dict[str, int] = {}
             problems, rows = _validate_tables(own, tables, counts)
             remembered.record(own, problems, counts)
@@ -133,10 +135,10 @@ def validate_tables(packages: list[list[Table]]) -> tuple[list[Problem], int]:
         found += check_csv_file(table.path, table.shown, None if found else _field_names(table.schema))
         problems += found
         if not found:
-            readable[(table.dataset.key, table.spec.name)] = table
+            readable[(table.dataset.folder_name, table.spec.name)] = table
     rows = 0
     for tables in packages:
-        own = [t for t in tables if readable.get((t.dataset.key, t.spec.name)) is t]
+        own = [t for t in tables if readable.get((t.dataset.folder_name, t.spec.name)) is t]
         if own:
             found, read = _validate_tables(own, readable)
             problems += found
@@ -235,12 +237,13 @@ def _check_catalogue_keys(catalogue: Catalogue, tables: dict[tuple[str, str], Ta
                     Problem(
                         schema_file,
                         "schema-error",
-                        f"refers to resource '{ref.get('resource')}', which dataset '{target_ds.key}' does not have",
+                        f"refers to resource '{ref.get('resource')}',"
+                        f" which dataset '{target_ds.folder_name}' does not have",
                         field=where,
                     )
                 )
                 continue
-            target = tables.get((target_ds.key, str(ref.get("resource"))))
+            target = tables.get((target_ds.folder_name, str(ref.get("resource"))))
             names = {f.get("name") for f in target.schema.get("fields", [])} if target else set()
             missing = [f for f in _as_list(ref.get("fields")) if target and f not in names]
             own_names = {f.get("name") for f in table.schema.get("fields", [])}
@@ -273,7 +276,7 @@ def _validate_tables(
             target = tables.get((ref.get("package"), ref.get("resource")))
             if target is None:
                 continue
-            name = f"{target.dataset.key}{BORROWED}{target.spec.name}"
+            name = f"{target.dataset.folder_name}{BORROWED}{target.spec.name}"
             borrowed[name] = target
             schema["foreignKeys"].append(
                 {"fields": key["fields"], "reference": {"resource": name, "fields": ref["fields"]}}
@@ -362,7 +365,9 @@ def _problem_from(
         cell = ", ".join(str(c) for c in error.field_cells)
         ref = error.reference_name or table.spec.name
         target = borrowed.get(ref)
-        where = f"dataset '{target.dataset.key}', resource '{target.spec.name}'" if target else f"resource '{ref}'"
+        where = (
+            f"dataset '{target.dataset.folder_name}', resource '{target.spec.name}'" if target else f"resource '{ref}'"
+        )
         message = (
             f"'{shorten(cell)}' in {field} is not found in {where} (column "
             f"{', '.join(error.reference_field_names)}); add it there or correct this value"

@@ -156,7 +156,7 @@ class RunCache:
             key = self._key(table)
             if key is None or table.shown in bad or table.shown not in rows:
                 continue
-            inputs = self._inputs[(table.dataset.key, table.spec.name)]
+            inputs = self._inputs[(table.dataset.folder_name, table.spec.name)]
             if not all(unchanged(path) for path in inputs):
                 continue  # edited while being validated: what was read may not be what was hashed
             entry = {"format": FORMAT, "key": key, "kind": "table", "rows": rows[table.shown]}
@@ -171,7 +171,7 @@ class RunCache:
 
     def _key(self, table: Table) -> str | None:
         """The cache key of a table (None when a file cannot be read: then nothing is cached)."""
-        name = (table.dataset.key, table.spec.name)
+        name = (table.dataset.folder_name, table.spec.name)
         if name not in self._keys:
             try:
                 self._keys[name] = canonical_digest(self._ingredients(table))
@@ -183,9 +183,9 @@ class RunCache:
         if not self.code:
             self.code = _code()
         references = []
-        inputs = self._inputs.setdefault((table.dataset.key, table.spec.name), [table.path])
+        inputs = self._inputs.setdefault((table.dataset.folder_name, table.spec.name), [table.path])
         for dataset, resource in _references(table):
-            target = self.tables.get((dataset or table.dataset.key, resource))
+            target = self.tables.get((dataset or table.dataset.folder_name, resource))
             references.append([dataset, resource, self._content(target) if target is not None else None])
             inputs += [target.path] if target is not None else []
         return {
@@ -268,7 +268,7 @@ def coverage_ingredients(catalogue: Catalogue, tables: dict[tuple[str, str], Tab
     return {
         "tables": sorted([*key, table.shown, canonical_digest(table.schema)] for key, table in tables.items()),
         "skip": sorted(skip),
-        "declared": sorted([d.key, spec.name] for d in catalogue.datasets for spec in d.resources),
+        "declared": sorted([d.folder_name, spec.name] for d in catalogue.datasets for spec in d.resources),
     }
 
 

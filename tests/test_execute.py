@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import publish
-from publish.mapping import RESOURCE_KEY, desired_state
+from publish.mapping import IDENTITY_FIELD, desired_state
 from publish.plan import Plan, make_plan
 from publish.push import RunResult, execute, plan_for
 from tests.portal_double import PortalDouble
@@ -44,7 +44,7 @@ def outcomes(result: RunResult, dataset_suffix: str) -> list[tuple[str | None, s
 
 def resource_keys(portal: PortalDouble, dataset_suffix: str) -> list[str]:
     (package,) = [p for name, p in portal.packages.items() if name.endswith(dataset_suffix)]
-    return [r[RESOURCE_KEY] for r in package["resources"]]
+    return [r[IDENTITY_FIELD] for r in package["resources"]]
 
 
 def test_a_clean_first_publish_makes_every_dataset_public(first_plan: Any) -> None:

@@ -31,10 +31,10 @@ def test_locks_are_per_portal_and_organization(tmp_path: Path) -> None:
 
 def test_one_portal_under_two_spellings_is_one_lock(tmp_path: Path) -> None:
     """Keyed on the organization's id on the portal, not on how the URL is written."""
-    with RunLock("http://127.0.0.1:5000", "org", tmp_path, identity="0f4c-uuid"):
+    with RunLock("http://127.0.0.1:5000", "org", tmp_path, organization_id="0f4c-uuid"):
         with pytest.raises(LockHeldError):
-            RunLock("http://localhost:5000", "org", tmp_path, identity="0f4c-uuid").__enter__()
-        with RunLock("http://localhost:5000", "org", tmp_path, identity="other-portals-uuid"):
+            RunLock("http://localhost:5000", "org", tmp_path, organization_id="0f4c-uuid").__enter__()
+        with RunLock("http://localhost:5000", "org", tmp_path, organization_id="other-portals-uuid"):
             pass
 
 

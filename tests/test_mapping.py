@@ -11,9 +11,9 @@ import pytest
 
 import publish
 from publish.mapping import (
+    IDENTITY_FIELD,
     MANAGED_BY,
     MANAGED_EXTRAS,
-    RESOURCE_KEY,
     DesiredPackage,
     desired_state,
     file_digest,
@@ -55,7 +55,7 @@ def test_shipped_catalogue_maps_to_nine_packages() -> None:
     assert projects.fields["license_id"] == "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
     assert projects.fields["url"] == "https://digital-interkommunal.de/"
     assert "Kalletal" in projects.fields["tags"]
-    assert [r.key for r in projects.resources] == ["projects", "project_partners"]
+    assert [r.identity for r in projects.resources] == ["projects", "project_partners"]
 
 
 def test_dcat_extras() -> None:
@@ -86,7 +86,7 @@ def test_resource_fields_carry_digest_and_schema() -> None:
     assert resource.fields["hash_algorithm"] == "http://spdx.org/rdf/terms#checksumAlgorithm_md5"
     assert resource.fields["sha256"] == hashlib.sha256(data).hexdigest()
     assert resource.fields["size"] == len(data)
-    assert resource.fields[RESOURCE_KEY] == "projects"
+    assert resource.fields[IDENTITY_FIELD] == "projects"
     assert resource.fields["name"] == "Projekte"
     schema = json.loads(resource.fields["schema"])
     local = json.loads((REPO / "schemas/projects.schema.json").read_text())
@@ -105,7 +105,7 @@ def test_resource_fields_carry_digest_and_schema() -> None:
 
 def test_keys_inside_a_dataset_name_resources_as_the_ckan_reader_does() -> None:
     (projects,) = [p for p in desired_state(publish.load_catalogue(REPO)) if p.name == "digital-interkommunal-projekte"]
-    (partners_table,) = [r for r in projects.resources if r.key == "project_partners"]
+    (partners_table,) = [r for r in projects.resources if r.identity == "project_partners"]
     local = json.loads((REPO / "schemas/project_partners.schema.json").read_text())
     assert [k["reference"]["resource"] for k in local["foreignKeys"]] == ["projects"]
     stored = json.loads(partners_table.fields["schema"])

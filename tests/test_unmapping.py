@@ -45,7 +45,7 @@ def expected_descriptor(catalogue: publish.Catalogue, dataset: publish.Dataset) 
         data = catalogue.resolve(dataset, spec.path).read_bytes()
         schema = json.loads(catalogue.resolve(dataset, spec.schema or "").read_text(encoding="utf-8"))
         # Keys to other datasets name them as the portal does (the folders `pull` writes them to).
-        schema = portal_schema(schema, {d.key: d.descriptor["name"] for d in catalogue.datasets})
+        schema = portal_schema(schema, {d.folder_name: d.descriptor["name"] for d in catalogue.datasets})
         resources.append(
             {
                 **{k: v for k, v in spec.descriptor.items() if k != "schema"},
@@ -83,7 +83,7 @@ def test_shipped_catalogue_round_trips_through_ckan() -> None:
         assert remote.notes == []
         assert remote.folder == desired.name
         for resource, local in zip(remote.resources, desired.resources, strict=True):
-            assert (resource.name, resource.filename) == (local.key, local.filename)
+            assert (resource.name, resource.filename) == (local.identity, local.filename)
             assert (resource.expected.sha256, resource.expected.size) == (local.digest.sha256, local.digest.size)
             assert resource.url and resource.url.endswith("/" + local.filename)
 
@@ -217,7 +217,7 @@ def test_safe_name_is_a_valid_resource_name() -> None:
 def test_keys_inside_a_dataset_come_back_with_the_pulled_names() -> None:
     catalogue = publish.load_catalogue(REPO)
     (projects,) = [p for p in desired_state(catalogue) if p.name == "digital-interkommunal-projekte"]
-    assert [r.key for r in projects.resources] == ["projects", "project_partners"]
+    assert [r.identity for r in projects.resources] == ["projects", "project_partners"]
     package = as_ckan_package(projects)
     stored = json.loads(package["resources"][1]["schema"])
     assert stored["foreignKeys"][0]["reference"]["resource"] == "projekte"  # as the CKAN reader names "Projekte"

@@ -327,7 +327,7 @@ def test_each_file_is_hashed_once_per_run(catalogue_dir: Path, cache: Path, monk
     assert validate(catalogue).valid
     desired = desired_state(catalogue)
     assert len(hashed) == len(set(hashed)) == 4
-    phases = next(r for p in desired for r in p.resources if r.key == "phases")
+    phases = next(r for p in desired for r in p.resources if r.identity == "phases")
     assert phases.digest == real(phases.path)
 
 

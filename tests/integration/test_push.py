@@ -325,7 +325,7 @@ def test_a_second_push_while_one_runs_exits_4(
     org_id = ckan.action.organization_show(id=organization)["id"]
     other_spelling = ckan_url.replace("127.0.0.1", "localhost")
     assert other_spelling != ckan_url
-    with RunLock(ckan_url, organization, tmp_path / "locks", identity=org_id):
+    with RunLock(ckan_url, organization, tmp_path / "locks", organization_id=org_id):
         result = subprocess.run(
             [sys.executable, "-m", "publish", "push", "--yes", "--catalogue", str(publisher.catalogue)],
             env={**os.environ, **publisher.env, "CKAN_URL": other_spelling},
