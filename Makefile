@@ -25,8 +25,10 @@ demo: install  ## the main job: validate, start the local CKAN, publish the cata
 	  echo && echo "Open the portal: $$CKAN_URL/organization/digital-interkommunal" && \
 	  echo "(credentials: $(PORTAL) env; stop it with: make portal-stop)"
 
-readme: install  ## regenerate the README's generated examples (command output, --help) from real runs
-	$(BIN)/cog -r -I . README.md
+# The portal examples empty the organization digital-interkommunal on the local portal first.
+readme: install  ## regenerate the README's generated examples (validate, push, diff, pull, --help) from real runs
+	@eval "$$($(PORTAL) start)" && eval "$$($(PORTAL) env --sysadmin)" && \
+	  README_PORTAL=1 $(BIN)/cog -r -I . README.md
 
 unit: install  ## the unit tests alone: no portal, nothing slow (seconds)
 	$(BIN)/pytest -q -m "not portal and not slow"

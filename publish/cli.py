@@ -322,7 +322,7 @@ def _print_actions(rows: list[tuple[Action, str, str]], with_outcome: bool) -> N
     widths = [max(len(str(r[i])) for r in [headers, *table]) for i in range(len(headers) - 1)]
     for row in [headers, *table]:
         cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
-        line = "  ".join([*cells, str(row[-1])])
+        line = "  ".join([*cells, str(row[-1])]).rstrip()
         click.secho(for_terminal(line), bold=row is headers)
 
 
