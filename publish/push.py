@@ -6,8 +6,10 @@ The shell around the pure core: it decides *when* (lock, snapshot, confirmation,
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,9 @@ from .validation import validate
 UploadProgress = Callable[[Action, int, int], None]
 Status = Callable[[str], None]  # what a run is doing before it writes, for people
 CREATE_ATTEMPTS = 3
+# Datasets written at once by default: measured on a 2-core machine against a local CKAN (README,
+# Benchmarks); more mostly queue on the portal's workers.
+DEFAULT_JOBS = 4
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,7 @@ def push(
     lock_dir: Path | None = None,
     max_deletes: int | None = None,
     status: Status | None = None,
+    jobs: int = DEFAULT_JOBS,
 ) -> RunResult:
     """Validate, lock, plan, (confirm), and execute exactly the plan.
 
@@ -193,8 +199,9 @@ def push(
     catalogue checkout that lost folders by accident.
 
     ``progress(action, done, total)`` is called while files upload (bytes) and while tables
-    load into the DataStore (rows written; total unknown: 0). ``status(message)`` hears what
-    the run does before that (validating, reading the portal).
+    load into the DataStore (rows written; total unknown: 0), from the worker threads when
+    ``jobs`` > 1. ``status(message)`` hears what the run does before that (validating, reading the
+    portal). ``jobs``: how many datasets are written at once (see :func:`execute`).
     """
     started = time.monotonic()
     catalogue = checked_catalogue(catalogue, status)
@@ -229,51 +236,123 @@ def push(
                     "an editor. Nothing was written.",
                     "not-authorized",
                 )
-        result = execute(plan, portal, progress)
+        result = execute(plan, portal, progress, jobs=jobs)
     result.duration_s = time.monotonic() - started
     return result
 
 
-def execute(plan: Plan, portal: Portal, progress: UploadProgress | None = None) -> RunResult:
-    """Carry out the plan's actions in order; a failure is recorded and the run goes on.
+def execute(plan: Plan, portal: Portal, progress: UploadProgress | None = None, *, jobs: int = 1) -> RunResult:
+    """Carry out the plan's actions; a failure is recorded and the run goes on.
 
-    Skip rules: after a dataset's create fails, its other actions are skipped; after a file's
-    create or upload fails, its table is not loaded; a new dataset is released (made public) only
-    if none of its actions failed or was skipped.
+    Up to ``jobs`` datasets are worked on at once (threads sharing the portal's connection pool);
+    each dataset's own actions run strictly in plan order, and the outcomes are reported in plan
+    order whatever the order of completion. Skip rules, per dataset: after a dataset's create
+    fails, its other actions are skipped; after a file's create or upload fails, its table is not
+    loaded; a new dataset is released (made public) only if none of its actions failed or was
+    skipped. On an interrupt (Ctrl-C) no further action starts; the ones under way end, and a
+    rerun completes the rest.
     """
     result = RunResult(portal=plan.portal, plan=plan)
     run = _Run(portal, progress)
-    failed: set[tuple[str, str | None]] = set()  # (dataset, None) or (dataset, resource)
-    incomplete: set[str] = set()  # datasets with any action that failed or was skipped
+    groups: dict[str, list[Action]] = {}  # per dataset, in plan order
     for action in plan.actions:
-        if (action.dataset, None) in failed or (action.datastore and (action.dataset, action.resource) in failed):
-            result.outcomes.append(Outcome(action, State.SKIPPED, "an earlier step for it failed"))
-            incomplete.add(action.dataset)
-            continue
-        if action.release and action.dataset in incomplete:
-            # Public only once its files AND tables are in: any failed step keeps it private.
-            why = "a file or table is missing after a failure; private until a run completes it"
-            result.outcomes.append(Outcome(action, State.SKIPPED, why))
-            continue
-        if not action.writes:
-            result.outcomes.append(Outcome(action, State.DONE, action.detail))
-            continue
+        groups.setdefault(action.dataset, []).append(action)
+    done: dict[str, list[Outcome]] = {}
+    if jobs <= 1 or len(groups) <= 1:
+        for name, actions in groups.items():
+            done[name] = _apply_dataset(actions, run)
+    else:
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="publish-dataset")
         try:
-            if action.kind is Kind.DATASTORE:
-                rows = _load_datastore(action, run)
-                result.outcomes.append(Outcome(action, State.DONE, f"{rows} rows; {action.detail}", rows=rows))
-            else:
-                step = _STEPS[(action.kind, action.resource is not None)]
-                result.outcomes.append(Outcome(action, State.DONE, step(run, action)))
-        except PublishError as exc:
-            result.outcomes.append(Outcome(action, State.FAILED, portal.redact(str(exc))))
-            incomplete.add(action.dataset)
-            if action.kind in (Kind.CREATE, Kind.UPLOAD) and not action.datastore:
-                failed.add((action.dataset, action.resource))
+            futures = {name: pool.submit(_stopping_all, actions, run) for name, actions in groups.items()}
+            wait(futures.values(), return_when=FIRST_EXCEPTION)  # a failure is an outcome; an exception stops all
+            for name, future in futures.items():
+                done[name] = future.result()
+        except BaseException:
+            run.stop.set()  # Ctrl-C (or a bug): no further action starts
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+    # Plan order, not completion order: each dataset's outcomes, in the order its actions were planned.
+    pending = {name: iter(outcomes) for name, outcomes in done.items()}
+    result.outcomes = [next(pending[action.dataset]) for action in plan.actions]
     _reconcile(portal, run.unclear, run.created, result)
     result.requests = portal.requests_made
     result.bytes_uploaded = portal.bytes_uploaded
     return result
+
+
+def _stopping_all(actions: list[Action], run: _Run) -> list[Outcome]:
+    """One dataset in a worker thread; an exception (not a failed step: an interrupt or a bug)
+    stops the others before they start another step or dataset."""
+    try:
+        return _apply_dataset(actions, run)
+    except BaseException:
+        run.stop.set()
+        raise
+
+
+def _apply_dataset(actions: list[Action], run: _Run) -> list[Outcome]:
+    """One dataset's actions, in order, with the skip and release rules; its outcomes in that order."""
+    portal = run.portal
+    outcomes: list[Outcome] = []
+    failed: set[str | None] = set()  # None (the dataset) or a resource whose file is missing
+    incomplete = False  # any action failed or was skipped
+    views: list[str] = []  # resources whose first table load succeeded: they get their table preview
+    last_table = max((i for i, a in enumerate(actions) if a.kind is Kind.DATASTORE), default=-1)
+    for index, action in enumerate(actions):
+        if run.stop.is_set():
+            raise KeyboardInterrupt  # the run was interrupted: start nothing more
+        if None in failed or (action.datastore and action.resource in failed):
+            outcomes.append(Outcome(action, State.SKIPPED, "an earlier step for it failed"))
+            incomplete = True
+        elif action.release and incomplete:
+            # Public only once its files AND tables are in: any failed step keeps it private.
+            why = "a file or table is missing after a failure; private until a run completes it"
+            outcomes.append(Outcome(action, State.SKIPPED, why))
+        elif not action.writes:
+            outcomes.append(Outcome(action, State.DONE, action.detail))
+        else:
+            try:
+                if action.kind is Kind.DATASTORE:
+                    rows = _load_datastore(action, run)
+                    if action.payload["mode"] == FIRST_LOAD:
+                        views.append(action.resource_id or run.created[(action.dataset, action.resource)])
+                    outcomes.append(Outcome(action, State.DONE, f"{rows} rows; {action.detail}", rows=rows))
+                else:
+                    step = _STEPS[(action.kind, action.resource is not None)]
+                    outcomes.append(Outcome(action, State.DONE, step(run, action)))
+            except PublishError as exc:
+                outcomes.append(Outcome(action, State.FAILED, portal.redact(str(exc))))
+                incomplete = True
+                if action.kind in (Kind.CREATE, Kind.UPLOAD) and not action.datastore:
+                    failed.add(action.resource)
+        if index == last_table and views:
+            try:
+                _add_table_views(run, action, views)
+            except PublishError as exc:
+                # Counted against the dataset's last table step: the dataset stays private.
+                last = outcomes[-1]
+                why = f"table preview not added: {portal.redact(str(exc))}"
+                outcomes[-1] = Outcome(action, State.FAILED, f"{last.detail}; {why}", rows=last.rows)
+                incomplete = True
+    return outcomes
+
+
+def _add_table_views(run: _Run, action: Action, resource_ids: list[str]) -> None:
+    """Let the portal add its table preview to the dataset's newly loaded tables: one request per
+    dataset (idempotent: existing views are kept). CKAN decides from the dict sent which resources
+    have a DataStore table, so only those are listed."""
+    package = {
+        "id": run.package_id(action),
+        "name": action.dataset,
+        "resources": [
+            {"id": rid, "package_id": run.package_id(action), "datastore_active": True} for rid in resource_ids
+        ],
+    }
+    run.portal.action(
+        "package_create_default_resource_views", {"package": package, "create_datastore_views": True}, retry=ALWAYS
+    )
 
 
 def _reconcile(
@@ -315,14 +394,7 @@ def _load_datastore(action: Action, run: _Run) -> int:
         mode=action.payload["mode"],
         progress=(lambda n: progress(action, n, 0)) if progress else None,
     )
-    resource = portal.action("resource_patch", {"id": resource_id, DIGEST_KEY: action.payload["digest"]}, retry=ALWAYS)
-    if action.payload["mode"] == FIRST_LOAD:
-        # First load: let the portal add its table preview (idempotent: existing views are kept).
-        portal.action(
-            "resource_create_default_resource_views",
-            {"resource": resource, "create_datastore_views": True},
-            retry=ALWAYS,
-        )
+    portal.action("resource_patch", {"id": resource_id, DIGEST_KEY: action.payload["digest"]}, retry=ALWAYS)
     return rows
 
 
@@ -335,6 +407,7 @@ class _Run:
     progress: UploadProgress | None
     created: dict[tuple[str, str | None], str] = field(default_factory=dict)
     unclear: set[tuple[str, str, str]] = field(default_factory=set)  # (dataset, package id, resource key)
+    stop: threading.Event = field(default_factory=threading.Event)  # set on an interrupt: start nothing more
 
     def package_id(self, action: Action) -> str:
         return action.package_id or self.created[(action.dataset, None)]
