@@ -299,7 +299,10 @@ def _apply_dataset(actions: list[Action], run: _Run) -> list[Outcome]:
     failed: set[str | None] = set()  # None (the dataset) or a resource whose file is missing
     incomplete = False  # any action failed or was skipped
     views: list[str] = []  # resources whose first table load succeeded: they get their table preview
+    digests: dict[str, str] = {}  # resource id → the digest of the table now loaded into it
     last_table = max((i for i, a in enumerate(actions) if a.kind is Kind.DATASTORE), default=-1)
+    # A new dataset's release comes after its tables: the digests go with it, in the same request.
+    released_after = any(a.release for a in actions[last_table + 1 :])
     for index, action in enumerate(actions):
         if run.stop.is_set():
             raise KeyboardInterrupt  # the run was interrupted: start nothing more
@@ -309,15 +312,30 @@ def _apply_dataset(actions: list[Action], run: _Run) -> list[Outcome]:
         elif action.release and incomplete:
             # Public only once its files AND tables are in: any failed step keeps it private.
             why = "a file or table is missing after a failure; private until a run completes it"
+            if digests:  # the tables that did load are recorded all the same
+                try:
+                    _record_digests(run, action, digests)
+                except PublishError as exc:
+                    why += f"; the loaded tables were not recorded ({portal.redact(str(exc))})"
+                digests = {}
             outcomes.append(Outcome(action, State.SKIPPED, why))
+        elif action.release and digests:
+            try:
+                _record_digests(run, action, digests, release=action.payload)
+                outcomes.append(Outcome(action, State.DONE, action.detail))
+            except PublishError as exc:
+                outcomes.append(Outcome(action, State.FAILED, portal.redact(str(exc))))
+            digests = {}
         elif not action.writes:
             outcomes.append(Outcome(action, State.DONE, action.detail))
         else:
             try:
                 if action.kind is Kind.DATASTORE:
                     rows = _load_datastore(action, run)
+                    resource_id = action.resource_id or run.created[(action.dataset, action.resource)]
+                    digests[resource_id] = action.payload["digest"]
                     if action.payload["mode"] == FIRST_LOAD:
-                        views.append(action.resource_id or run.created[(action.dataset, action.resource)])
+                        views.append(resource_id)
                     outcomes.append(Outcome(action, State.DONE, f"{rows} rows; {action.detail}", rows=rows))
                 else:
                     step = _STEPS[(action.kind, action.resource is not None)]
@@ -327,32 +345,55 @@ def _apply_dataset(actions: list[Action], run: _Run) -> list[Outcome]:
                 incomplete = True
                 if action.kind in (Kind.CREATE, Kind.UPLOAD) and not action.datastore:
                     failed.add(action.resource)
-        if index == last_table and views:
+        if index == last_table and (views or (digests and not released_after)):
             try:
-                _add_table_views(run, action, views)
+                _record_tables(run, action, {} if released_after else digests, views)
+                if not released_after:
+                    digests = {}
             except PublishError as exc:
-                # Counted against the dataset's last table step: the dataset stays private.
+                digests = {}
+                # Counted against the dataset's last table step: the dataset stays private, and
+                # the next run loads the tables whose digest was not recorded again.
                 last = outcomes[-1]
-                why = f"table preview not added: {portal.redact(str(exc))}"
+                why = f"tables loaded, but not recorded on the portal: {portal.redact(str(exc))}"
                 outcomes[-1] = Outcome(action, State.FAILED, f"{last.detail}; {why}", rows=last.rows)
                 incomplete = True
     return outcomes
 
 
-def _add_table_views(run: _Run, action: Action, resource_ids: list[str]) -> None:
-    """Let the portal add its table preview to the dataset's newly loaded tables: one request per
-    dataset (idempotent: existing views are kept). CKAN decides from the dict sent which resources
-    have a DataStore table, so only those are listed."""
-    package = {
-        "id": run.package_id(action),
-        "name": action.dataset,
-        "resources": [
-            {"id": rid, "package_id": run.package_id(action), "datastore_active": True} for rid in resource_ids
-        ],
-    }
-    run.portal.action(
-        "package_create_default_resource_views", {"package": package, "create_datastore_views": True}, retry=ALWAYS
-    )
+def _record_tables(run: _Run, action: Action, digests: dict[str, str], views: list[str]) -> None:
+    """After a dataset's tables are loaded: the table previews for the new ones, then which file and
+    schema each table now holds (``datastore_digest``), for the whole dataset in one request each.
+
+    The previews: CKAN decides from the package dict sent which resources have a DataStore table,
+    so only the newly loaded ones are listed (idempotent: existing views are kept). The digests
+    go last: a table is only ever marked current once everything about it is done (for a new
+    dataset they go with its release: see :func:`_record_digests`).
+    """
+    package_id = run.package_id(action)
+    if views:
+        package = {
+            "id": package_id,
+            "name": action.dataset,
+            "resources": [{"id": rid, "package_id": package_id, "datastore_active": True} for rid in views],
+        }
+        run.portal.action(
+            "package_create_default_resource_views",
+            {"package": package, "create_datastore_views": True},
+            retry=ALWAYS,
+        )
+    if digests:
+        _record_digests(run, action, digests)
+
+
+def _record_digests(run: _Run, action: Action, digests: dict[str, str], release: dict[str, Any] | None = None) -> None:
+    """Set ``datastore_digest`` on each of the dataset's loaded tables in one ``package_revise``
+    (flattened keys address the resources by id); with ``release``, the dataset's release
+    (``private`` false) goes in the same request."""
+    update = {f"update__resources__{rid}__{DIGEST_KEY}": digest for rid, digest in digests.items()}
+    update.update({f"update__{name}": value for name, value in (release or {}).items()})
+    data = {"match": {"id": run.package_id(action)}, **update, "include": ["-*"]}
+    run.portal.action("package_revise", data, retry=ALWAYS)
 
 
 def _reconcile(
@@ -382,7 +423,7 @@ def _reconcile(
 
 
 def _load_datastore(action: Action, run: _Run) -> int:
-    """Load the table the way the plan chose, then record on the resource which file and schema it holds."""
+    """Load the table the way the plan chose (the dataset's tables are recorded after the last one)."""
     assert action.local is not None
     portal, progress = run.portal, run.progress
     resource_id = action.resource_id or run.created[(action.dataset, action.resource)]
@@ -394,7 +435,6 @@ def _load_datastore(action: Action, run: _Run) -> int:
         mode=action.payload["mode"],
         progress=(lambda n: progress(action, n, 0)) if progress else None,
     )
-    portal.action("resource_patch", {"id": resource_id, DIGEST_KEY: action.payload["digest"]}, retry=ALWAYS)
     return rows
 
 

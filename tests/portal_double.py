@@ -162,9 +162,17 @@ class PortalDouble:
         if name in ("package_patch", "package_revise"):
             if name == "package_revise":
                 package = self._package(data["match"]["id"])
-                if package["metadata_modified"] != data["match"]["metadata_modified"]:
+                version = data["match"].get("metadata_modified", package["metadata_modified"])
+                if package["metadata_modified"] != version:
                     raise PortalRefusedError("package_revise: the dataset changed (double)", "conflict")
-                changes = data["update"]
+                changes = dict(data.get("update", {}))
+                for key, value in data.items():  # flattened: update__resources__<id>__<field>
+                    if key.startswith("update__resources__"):
+                        rid, name_ = key[len("update__resources__") :].split("__", 1)
+                        (resource,) = [r for r in package["resources"] if r["id"].startswith(rid)]
+                        resource[name_] = value
+                    elif key.startswith("update__"):
+                        changes[key[len("update__") :]] = value
             else:
                 package = self._package(data["id"])
                 changes = {k: v for k, v in data.items() if k != "id"}

@@ -192,6 +192,8 @@ def _by_dataset(portal: PortalDouble) -> dict[str, list[str]]:
         ref = data.get("package_id") or data.get("resource_id") or data.get("name") or data.get("id")
         if isinstance(data.get("package"), dict):
             ref = data["package"]["id"]
+        if isinstance(data.get("match"), dict):
+            ref = data["match"]["id"]
         if action != "package_show" and ref is not None:
             calls.setdefault(owner.get(ref, ref), []).append(action)
     return calls
@@ -229,7 +231,7 @@ def test_table_previews_are_added_once_per_dataset_after_its_tables(first_plan: 
         assert calls.count("package_create_default_resource_views") == 1, name
         last_table = max(i for i, c in enumerate(calls) if c == "datastore_create")
         assert calls.index("package_create_default_resource_views") > last_table
-        assert calls[-1] == "package_patch"  # the release comes last, after the previews
+        assert calls[-1] == "package_revise"  # the release (with the digests) comes last, after the previews
     views = [d for a, d in portal.trace if a == "package_create_default_resource_views"]
     assert all(r["datastore_active"] is True for d in views for r in d["package"]["resources"])
 
@@ -293,3 +295,54 @@ def test_the_command_line_default_of_jobs_is_the_librarys() -> None:
     from publish import cli
 
     assert cli.DEFAULT_JOBS == importlib.import_module("publish.push").DEFAULT_JOBS
+
+
+def test_a_datasets_table_digests_are_recorded_in_one_request_after_its_tables(first_plan: Any) -> None:
+    portal = PortalDouble()
+    portal.datastore = True
+    plan = first_plan(datastore=True)
+    assert execute(plan, portal, jobs=1).ok  # type: ignore[arg-type]
+    assert "resource_patch" not in portal.calls
+    for name, calls in _by_dataset(portal).items():
+        # The digests go with the release, after the previews: one request for both.
+        assert calls[-2:] == ["package_create_default_resource_views", "package_revise"], name
+        assert "package_patch" not in calls
+    digests = [r["datastore_digest"] for p in portal.packages.values() for r in p["resources"]]
+    expected = [a.payload["digest"] for a in plan.actions if a.kind == "datastore"]
+    assert sorted(digests) == sorted(expected)
+
+
+def test_a_failed_load_keeps_the_others_recorded_and_the_dataset_private(first_plan: Any) -> None:
+    portal = PortalDouble()
+    portal.datastore = True
+    plan = first_plan(datastore=True)
+    (name,) = [n for n, ds in _tables_per_dataset(plan).items() if ds >= 2][:1]
+    failing = [a.resource for a in plan.actions if a.kind == "datastore" and a.dataset == name][-1]
+
+    def refuse(call: str, data: dict[str, Any]) -> bool:
+        return call.startswith("datastore_") and _resource_key(portal, data["resource_id"]) == failing
+
+    portal.refuse = refuse
+    result = execute(plan, portal, jobs=1)  # type: ignore[arg-type]
+    assert not result.ok
+    package = portal.packages[name]
+    assert package["private"] is True
+    recorded = {r["datapackage_resource"]: r.get("datastore_digest") for r in package["resources"]}
+    assert recorded[failing] is None
+    assert all(d for k, d in recorded.items() if k != failing)
+
+
+def _tables_per_dataset(plan: Plan) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for action in plan.actions:
+        if action.kind == "datastore":
+            counts[action.dataset] = counts.get(action.dataset, 0) + 1
+    return counts
+
+
+def _resource_key(portal: PortalDouble, resource_id: str) -> str:
+    for package in portal.packages.values():
+        for resource in package["resources"]:
+            if resource["id"] == resource_id:
+                return str(resource["datapackage_resource"])
+    return ""

@@ -36,9 +36,10 @@ def test_a_parallel_first_publish_then_an_unchanged_rerun_in_3_requests(
     assert rerun["requests"] == 3 and rerun["bytes_uploaded"] == 0
 
 
-def test_a_new_table_costs_at_most_3_requests(publisher: Publisher, ckan_url: str) -> None:
-    """resource_create (the file), datastore_create (with the rows), resource_patch (its digest);
-    the table previews once per dataset. No datastore_info probe, no separate views call per table."""
+def test_a_new_table_costs_at_most_3_requests(publisher: Publisher, ckan_url: str, ckan: ckanapi.RemoteCKAN) -> None:
+    """Per table resource_create (the file) and datastore_create (with its rows); per dataset one
+    call for the table previews, and the tables' digests ride on the release. No datastore_info
+    probe, no call per table for views or digests."""
     proxy = FaultProxy(ckan_url, no_faults)
     try:
         url = proxy.start()
@@ -47,10 +48,18 @@ def test_a_new_table_costs_at_most_3_requests(publisher: Publisher, ckan_url: st
         proxy.stop()
     assert code == 0, report
     calls = Counter(path.split("?")[0].rsplit("/", 1)[-1] for _, _, path, _ in proxy.log)
-    tables = len(TABLES)
-    assert calls["datastore_info"] == 0 and calls["datastore_upsert"] == 0  # small tables: one create each
-    assert calls["resource_create_default_resource_views"] == 0
-    assert calls["package_create_default_resource_views"] == len(DATASETS)
-    per_table = calls["resource_create"] + calls["datastore_create"] + calls["resource_patch"]
+    tables, datasets = len(TABLES), len(DATASETS)
+    assert calls["datastore_info"] == calls["datastore_upsert"] == 0  # small tables: one create each
+    assert calls["resource_patch"] == calls["package_patch"] == calls["resource_create_default_resource_views"] == 0
+    assert calls["resource_create"] == calls["datastore_create"] == tables
+    assert calls["package_create_default_resource_views"] == calls["package_revise"] == datasets
+    per_table = calls["resource_create"] + calls["datastore_create"] + calls["package_create_default_resource_views"]
     assert per_table <= 3 * tables, calls
-    assert sum(calls.values()) == report["requests"] == 3 + 3 * len(DATASETS) + per_table, calls
+    assert sum(calls.values()) == report["requests"] == 3 + 2 * datasets + per_table, calls
+    # Recorded: every table's digest is on its resource, and the next plan finds nothing to do.
+    for name in names(publisher.catalogue).values():
+        package = ckan.action.package_show(id=name)
+        assert package["private"] is False
+        assert all(r["datastore_digest"] and r["datastore_active"] for r in package["resources"])
+    code, again = publisher.json("diff")
+    assert {a["action"] for a in again["actions"]} == {"unchanged"}
