@@ -34,7 +34,7 @@ UploadProgress = Callable[[Action, int, int], None]
 Status = Callable[[str], None]  # what a run is doing before it writes, for people
 CREATE_ATTEMPTS = 3
 # Datasets written at once by default: measured on a 2-core machine against a local CKAN (README,
-# Benchmarks); more mostly queue on the portal's workers.
+# Publishing); more mostly queue on the portal's workers.
 DEFAULT_JOBS = 4
 
 
