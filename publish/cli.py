@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 
 # The library is imported inside each command, not here: `publish --help` (and a typo) starts
 # without loading Frictionless, ckanapi or pandas.
+
+# push's default --jobs (publish.push.DEFAULT_JOBS, not imported here: --help stays light).
+DEFAULT_JOBS = 4
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -147,6 +151,16 @@ def diff(
     metavar="N",
     help="With --prune: if the plan deletes more than N datasets and resources, write nothing (exit 2).",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 16),
+    default=DEFAULT_JOBS,
+    show_default=True,
+    metavar="N",
+    help="Write up to N datasets at once (each dataset's steps stay in order; 1: one after the other). "
+    "The default was the fastest measured against a local CKAN with 2 workers.",
+)
 @json_option
 @no_cache_option
 def push(
@@ -159,6 +173,7 @@ def push(
     timeout: float,
     yes: bool,
     max_deletes: int | None,
+    jobs: int,
     as_json: bool,
 ) -> None:
     """Publish the catalogue: validate, plan, and execute exactly that plan.
@@ -200,6 +215,7 @@ def push(
                 progress=None if as_json else _UploadProgress(status),
                 max_deletes=max_deletes,
                 status=status,
+                jobs=jobs,
             )
     except InvalidCatalogueError as exc:
         _print_invalid(exc, as_json)
@@ -257,18 +273,23 @@ class _UploadProgress:
         self.tty = sys.stderr.isatty()
         self.done: set[int] = set()
         self.status = status  # its line gives way to the progress lines
+        self.lock = threading.Lock()  # push --jobs: called from several threads; one line at a time
 
     def __call__(self, action: Action, sent: int, total: int) -> None:
+        with self.lock:
+            self._show(action, sent, total)
+
+    def _show(self, action: Action, sent: int, total: int) -> None:
         if self.status is not None:
             self.status.clear()
         label = f"{action.dataset}/{action.resource}"
         if action.datastore:  # rows loaded so far; the total is not known in advance
             if self.tty:
-                click.echo(f"\r  loading table {label}: {sent} rows", nl=False, err=True)
+                click.echo(f"\r\033[K  loading table {label}: {sent} rows", nl=False, err=True)
             return
         if self.tty:
             end = "\n" if sent >= total else ""
-            click.echo(f"\r  uploading {label}: {human_bytes(sent)} / {human_bytes(total)}", nl=False, err=True)
+            click.echo(f"\r\033[K  uploading {label}: {human_bytes(sent)} / {human_bytes(total)}", nl=False, err=True)
             if end:
                 click.echo("", err=True)
         elif sent >= total and id(action) not in self.done:

@@ -40,6 +40,7 @@ USER_AGENT = "kalletal-lemgo-publish/0.1 (+ckanapi)"
 RETRY_STATUSES = {429, 502, 503, 504}
 UNPROCESSED_STATUSES = {429, 503}  # the server says it did not handle the request
 SEARCH_PAGE = 1000
+POOL_SIZE = 32  # connections kept per host: push --jobs N, each with DataStore chunks in flight
 
 # Retry modes: ALWAYS for reads and idempotent writes; UNPROCESSED for creates, which are only
 # repeated when the request surely had no effect (the caller reconciles other failures).
@@ -231,8 +232,16 @@ class PortalSession(requests.Session):
         self.sleep = sleep
         self.requests_made = 0
         self.bytes_uploaded = 0
-        self._count = threading.Lock()  # DataStore chunks are sent from two threads
+        self._count = threading.Lock()  # datasets (push --jobs) and DataStore chunks are sent from threads
         self.secrets: tuple[str, ...] = ()  # never shown in any message of this session
+        # One connection pool shared by the threads (urllib3's pools are thread-safe); big enough
+        # that concurrent requests reuse connections instead of opening and discarding extra ones.
+        for prefix in ("http://", "https://"):
+            self.mount(prefix, requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE))
+
+    def _add_bytes(self, sent: int) -> None:
+        with self._count:
+            self.bytes_uploaded += sent
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
@@ -258,7 +267,7 @@ class PortalSession(requests.Session):
                 response = super().request(method, url, *args, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if body is not None:
-                    self.bytes_uploaded += body.sent_file_bytes
+                    self._add_bytes(body.sent_file_bytes)
                 if isinstance(exc, requests.exceptions.SSLError):  # no retry makes a certificate valid
                     raise PortalError(_describe_exception(exc, url, attempt)) from None
                 surely_unsent = isinstance(exc, requests.ConnectTimeout)
@@ -274,7 +283,7 @@ class PortalSession(requests.Session):
                     self.redact(f"{shown_url(url)}: the request could not be sent ({type(exc).__name__}: {exc})")
                 ) from None
             if body is not None:
-                self.bytes_uploaded += body.sent_file_bytes
+                self._add_bytes(body.sent_file_bytes)
             status = response.status_code
             may_retry = retry == ALWAYS or (retry == UNPROCESSED and status in UNPROCESSED_STATUSES)
             if status in RETRY_STATUSES and attempt < self.policy.attempts and may_retry:
@@ -535,7 +544,7 @@ class _TrustAlsoAdapter(requests.adapters.HTTPAdapter):
 
     def __init__(self, context: ssl.SSLContext) -> None:
         self._context = context
-        super().__init__()
+        super().__init__(pool_maxsize=POOL_SIZE)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["ssl_context"] = self._context

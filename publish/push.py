@@ -6,8 +6,10 @@ The shell around the pure core: it decides *when* (lock, snapshot, confirmation,
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,9 @@ from .validation import validate
 UploadProgress = Callable[[Action, int, int], None]
 Status = Callable[[str], None]  # what a run is doing before it writes, for people
 CREATE_ATTEMPTS = 3
+# Datasets written at once by default: measured on a 2-core machine against a local CKAN (README,
+# Publishing); more mostly queue on the portal's workers.
+DEFAULT_JOBS = 4
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,7 @@ def push(
     lock_dir: Path | None = None,
     max_deletes: int | None = None,
     status: Status | None = None,
+    jobs: int = DEFAULT_JOBS,
 ) -> RunResult:
     """Validate, lock, plan, (confirm), and execute exactly the plan.
 
@@ -193,8 +199,9 @@ def push(
     catalogue checkout that lost folders by accident.
 
     ``progress(action, done, total)`` is called while files upload (bytes) and while tables
-    load into the DataStore (rows written; total unknown: 0). ``status(message)`` hears what
-    the run does before that (validating, reading the portal).
+    load into the DataStore (rows written; total unknown: 0), from the worker threads when
+    ``jobs`` > 1. ``status(message)`` hears what the run does before that (validating, reading the
+    portal). ``jobs``: how many datasets are written at once (see :func:`execute`).
     """
     started = time.monotonic()
     catalogue = checked_catalogue(catalogue, status)
@@ -229,51 +236,164 @@ def push(
                     "an editor. Nothing was written.",
                     "not-authorized",
                 )
-        result = execute(plan, portal, progress)
+        result = execute(plan, portal, progress, jobs=jobs)
     result.duration_s = time.monotonic() - started
     return result
 
 
-def execute(plan: Plan, portal: Portal, progress: UploadProgress | None = None) -> RunResult:
-    """Carry out the plan's actions in order; a failure is recorded and the run goes on.
+def execute(plan: Plan, portal: Portal, progress: UploadProgress | None = None, *, jobs: int = 1) -> RunResult:
+    """Carry out the plan's actions; a failure is recorded and the run goes on.
 
-    Skip rules: after a dataset's create fails, its other actions are skipped; after a file's
-    create or upload fails, its table is not loaded; a new dataset is released (made public) only
-    if none of its actions failed or was skipped.
+    Up to ``jobs`` datasets are worked on at once (threads sharing the portal's connection pool);
+    each dataset's own actions run strictly in plan order, and the outcomes are reported in plan
+    order whatever the order of completion. Skip rules, per dataset: after a dataset's create
+    fails, its other actions are skipped; after a file's create or upload fails, its table is not
+    loaded; a new dataset is released (made public) only if none of its actions failed or was
+    skipped. On an interrupt (Ctrl-C) no further action starts; the ones under way end, and a
+    rerun completes the rest.
     """
     result = RunResult(portal=plan.portal, plan=plan)
     run = _Run(portal, progress)
-    failed: set[tuple[str, str | None]] = set()  # (dataset, None) or (dataset, resource)
-    incomplete: set[str] = set()  # datasets with any action that failed or was skipped
+    groups: dict[str, list[Action]] = {}  # per dataset, in plan order
     for action in plan.actions:
-        if (action.dataset, None) in failed or (action.datastore and (action.dataset, action.resource) in failed):
-            result.outcomes.append(Outcome(action, State.SKIPPED, "an earlier step for it failed"))
-            incomplete.add(action.dataset)
-            continue
-        if action.release and action.dataset in incomplete:
-            # Public only once its files AND tables are in: any failed step keeps it private.
-            why = "a file or table is missing after a failure; private until a run completes it"
-            result.outcomes.append(Outcome(action, State.SKIPPED, why))
-            continue
-        if not action.writes:
-            result.outcomes.append(Outcome(action, State.DONE, action.detail))
-            continue
+        groups.setdefault(action.dataset, []).append(action)
+    done: dict[str, list[Outcome]] = {}
+    if jobs <= 1 or len(groups) <= 1:
+        for name, actions in groups.items():
+            done[name] = _apply_dataset(actions, run)
+    else:
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="publish-dataset")
         try:
-            if action.kind is Kind.DATASTORE:
-                rows = _load_datastore(action, run)
-                result.outcomes.append(Outcome(action, State.DONE, f"{rows} rows; {action.detail}", rows=rows))
-            else:
-                step = _STEPS[(action.kind, action.resource is not None)]
-                result.outcomes.append(Outcome(action, State.DONE, step(run, action)))
-        except PublishError as exc:
-            result.outcomes.append(Outcome(action, State.FAILED, portal.redact(str(exc))))
-            incomplete.add(action.dataset)
-            if action.kind in (Kind.CREATE, Kind.UPLOAD) and not action.datastore:
-                failed.add((action.dataset, action.resource))
+            futures = {name: pool.submit(_stopping_all, actions, run) for name, actions in groups.items()}
+            wait(futures.values(), return_when=FIRST_EXCEPTION)  # a failure is an outcome; an exception stops all
+            for name, future in futures.items():
+                done[name] = future.result()
+        except BaseException:
+            run.stop.set()  # Ctrl-C (or a bug): no further action starts
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+    # Plan order, not completion order: each dataset's outcomes, in the order its actions were planned.
+    pending = {name: iter(outcomes) for name, outcomes in done.items()}
+    result.outcomes = [next(pending[action.dataset]) for action in plan.actions]
     _reconcile(portal, run.unclear, run.created, result)
     result.requests = portal.requests_made
     result.bytes_uploaded = portal.bytes_uploaded
     return result
+
+
+def _stopping_all(actions: list[Action], run: _Run) -> list[Outcome]:
+    """One dataset in a worker thread; an exception (not a failed step: an interrupt or a bug)
+    stops the others before they start another step or dataset."""
+    try:
+        return _apply_dataset(actions, run)
+    except BaseException:
+        run.stop.set()
+        raise
+
+
+def _apply_dataset(actions: list[Action], run: _Run) -> list[Outcome]:
+    """One dataset's actions, in order, with the skip and release rules; its outcomes in that order."""
+    portal = run.portal
+    outcomes: list[Outcome] = []
+    failed: set[str | None] = set()  # None (the dataset) or a resource whose file is missing
+    incomplete = False  # any action failed or was skipped
+    views: list[str] = []  # resources whose first table load succeeded: they get their table preview
+    digests: dict[str, str] = {}  # resource id → the digest of the table now loaded into it
+    last_table = max((i for i, a in enumerate(actions) if a.kind is Kind.DATASTORE), default=-1)
+    # A new dataset's release comes after its tables: the digests go with it, in the same request.
+    released_after = any(a.release for a in actions[last_table + 1 :])
+    for index, action in enumerate(actions):
+        if run.stop.is_set():
+            raise KeyboardInterrupt  # the run was interrupted: start nothing more
+        if None in failed or (action.datastore and action.resource in failed):
+            outcomes.append(Outcome(action, State.SKIPPED, "an earlier step for it failed"))
+            incomplete = True
+        elif action.release and incomplete:
+            # Public only once its files AND tables are in: any failed step keeps it private.
+            why = "a file or table is missing after a failure; private until a run completes it"
+            if digests:  # the tables that did load are recorded all the same
+                try:
+                    _record_digests(run, action, digests)
+                except PublishError as exc:
+                    why += f"; the loaded tables were not recorded ({portal.redact(str(exc))})"
+                digests = {}
+            outcomes.append(Outcome(action, State.SKIPPED, why))
+        elif action.release and digests:
+            try:
+                _record_digests(run, action, digests, release=action.payload)
+                outcomes.append(Outcome(action, State.DONE, action.detail))
+            except PublishError as exc:
+                outcomes.append(Outcome(action, State.FAILED, portal.redact(str(exc))))
+            digests = {}
+        elif not action.writes:
+            outcomes.append(Outcome(action, State.DONE, action.detail))
+        else:
+            try:
+                if action.kind is Kind.DATASTORE:
+                    rows = _load_datastore(action, run)
+                    resource_id = action.resource_id or run.created[(action.dataset, action.resource)]
+                    digests[resource_id] = action.payload["digest"]
+                    if action.payload["mode"] == FIRST_LOAD:
+                        views.append(resource_id)
+                    outcomes.append(Outcome(action, State.DONE, f"{rows} rows; {action.detail}", rows=rows))
+                else:
+                    step = _STEPS[(action.kind, action.resource is not None)]
+                    outcomes.append(Outcome(action, State.DONE, step(run, action)))
+            except PublishError as exc:
+                outcomes.append(Outcome(action, State.FAILED, portal.redact(str(exc))))
+                incomplete = True
+                if action.kind in (Kind.CREATE, Kind.UPLOAD) and not action.datastore:
+                    failed.add(action.resource)
+        if index == last_table and (views or (digests and not released_after)):
+            try:
+                _record_tables(run, action, {} if released_after else digests, views)
+                if not released_after:
+                    digests = {}
+            except PublishError as exc:
+                digests = {}
+                # Counted against the dataset's last table step: the dataset stays private, and
+                # the next run loads the tables whose digest was not recorded again.
+                last = outcomes[-1]
+                why = f"tables loaded, but not recorded on the portal: {portal.redact(str(exc))}"
+                outcomes[-1] = Outcome(action, State.FAILED, f"{last.detail}; {why}", rows=last.rows)
+                incomplete = True
+    return outcomes
+
+
+def _record_tables(run: _Run, action: Action, digests: dict[str, str], views: list[str]) -> None:
+    """After a dataset's tables are loaded: the table previews for the new ones, then which file and
+    schema each table now holds (``datastore_digest``), for the whole dataset in one request each.
+
+    The previews: CKAN decides from the package dict sent which resources have a DataStore table,
+    so only the newly loaded ones are listed (idempotent: existing views are kept). The digests
+    go last: a table is only ever marked current once everything about it is done (for a new
+    dataset they go with its release: see :func:`_record_digests`).
+    """
+    package_id = run.package_id(action)
+    if views:
+        package = {
+            "id": package_id,
+            "name": action.dataset,
+            "resources": [{"id": rid, "package_id": package_id, "datastore_active": True} for rid in views],
+        }
+        run.portal.action(
+            "package_create_default_resource_views",
+            {"package": package, "create_datastore_views": True},
+            retry=ALWAYS,
+        )
+    if digests:
+        _record_digests(run, action, digests)
+
+
+def _record_digests(run: _Run, action: Action, digests: dict[str, str], release: dict[str, Any] | None = None) -> None:
+    """Set ``datastore_digest`` on each of the dataset's loaded tables in one ``package_revise``
+    (flattened keys address the resources by id); with ``release``, the dataset's release
+    (``private`` false) goes in the same request."""
+    update = {f"update__resources__{rid}__{DIGEST_KEY}": digest for rid, digest in digests.items()}
+    update.update({f"update__{name}": value for name, value in (release or {}).items()})
+    data = {"match": {"id": run.package_id(action)}, **update, "include": ["-*"]}
+    run.portal.action("package_revise", data, retry=ALWAYS)
 
 
 def _reconcile(
@@ -303,7 +423,7 @@ def _reconcile(
 
 
 def _load_datastore(action: Action, run: _Run) -> int:
-    """Load the table the way the plan chose, then record on the resource which file and schema it holds."""
+    """Load the table the way the plan chose (the dataset's tables are recorded after the last one)."""
     assert action.local is not None
     portal, progress = run.portal, run.progress
     resource_id = action.resource_id or run.created[(action.dataset, action.resource)]
@@ -315,14 +435,6 @@ def _load_datastore(action: Action, run: _Run) -> int:
         mode=action.payload["mode"],
         progress=(lambda n: progress(action, n, 0)) if progress else None,
     )
-    resource = portal.action("resource_patch", {"id": resource_id, DIGEST_KEY: action.payload["digest"]}, retry=ALWAYS)
-    if action.payload["mode"] == FIRST_LOAD:
-        # First load: let the portal add its table preview (idempotent: existing views are kept).
-        portal.action(
-            "resource_create_default_resource_views",
-            {"resource": resource, "create_datastore_views": True},
-            retry=ALWAYS,
-        )
     return rows
 
 
@@ -335,6 +447,7 @@ class _Run:
     progress: UploadProgress | None
     created: dict[tuple[str, str | None], str] = field(default_factory=dict)
     unclear: set[tuple[str, str, str]] = field(default_factory=set)  # (dataset, package id, resource key)
+    stop: threading.Event = field(default_factory=threading.Event)  # set on an interrupt: start nothing more
 
     def package_id(self, action: Action) -> str:
         return action.package_id or self.created[(action.dataset, None)]

@@ -11,6 +11,12 @@ Faults: ``fail[action] = [mode, ...]`` consumes one mode per call of that action
 - ``"late-N"``  nothing now, the answer is lost, and the call lands just before the N-th
   next call (a request held up longer than the client's timeout);
 - ``None``      behave normally.
+
+``refuse(name, data)`` (optional) refuses the calls it returns True for, whatever the order of
+calls (the executor may run datasets in threads: ``execute(..., jobs=N)``). ``delay`` seconds
+pass outside the double's lock before each call is applied, so that threads overlap;
+``most_at_once`` is the largest number of calls seen in flight together, ``trace`` the calls
+as (action, data) in the order they were applied.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +56,13 @@ class PortalDouble:
         self.session = _Session()
         self._ids = itertools.count(1)
         self._late: list[tuple[int, str, dict[str, Any]]] = []  # (lands at call number, action, data)
+        self.datastore = False  # True: accept datastore_create/upsert and the views call (no rows kept)
+        self.refuse: Callable[[str, dict[str, Any]], bool] | None = None
+        self.delay = 0.0
+        self.most_at_once = 0
+        self.trace: list[tuple[str, dict[str, Any]]] = []
+        self._lock = threading.Lock()
+        self._in_flight = 0
 
     # -- what the executor uses of Portal
     @property
@@ -84,6 +100,23 @@ class PortalDouble:
 
     # -- the double's own machinery
     def _call(self, name: str, data: dict[str, Any]) -> Any:
+        with self._lock:
+            self._in_flight += 1
+            self.most_at_once = max(self.most_at_once, self._in_flight)
+        try:
+            if self.delay:
+                time.sleep(self.delay)
+            with self._lock:
+                self.trace.append((name, copy.deepcopy(data)))
+                if self.refuse is not None and self.refuse(name, data):
+                    self.calls.append(name)
+                    raise PortalRefusedError(f"{name}: refused (double)", "validation")
+                return self._call_once(name, data)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _call_once(self, name: str, data: dict[str, Any]) -> Any:
         self.calls.append(name)
         for due, late_name, late_data in [x for x in self._late if x[0] <= len(self.calls)]:
             self._late.remove((due, late_name, late_data))
@@ -129,9 +162,17 @@ class PortalDouble:
         if name in ("package_patch", "package_revise"):
             if name == "package_revise":
                 package = self._package(data["match"]["id"])
-                if package["metadata_modified"] != data["match"]["metadata_modified"]:
+                version = data["match"].get("metadata_modified", package["metadata_modified"])
+                if package["metadata_modified"] != version:
                     raise PortalRefusedError("package_revise: the dataset changed (double)", "conflict")
-                changes = data["update"]
+                changes = dict(data.get("update", {}))
+                for key, value in data.items():  # flattened: update__resources__<id>__<field>
+                    if key.startswith("update__resources__"):
+                        rid, name_ = key[len("update__resources__") :].split("__", 1)
+                        (resource,) = [r for r in package["resources"] if r["id"].startswith(rid)]
+                        resource[name_] = value
+                    elif key.startswith("update__"):
+                        changes[key[len("update__") :]] = value
             else:
                 package = self._package(data["id"])
                 changes = {k: v for k, v in data.items() if k != "id"}
@@ -154,6 +195,12 @@ class PortalDouble:
         if name == "package_delete":
             self._package(data["id"])["state"] = "deleted"
             return None
-        if name.startswith("datastore_") or name == "resource_create_default_resource_views":
+        if self.datastore and name in ("datastore_create", "datastore_upsert"):
+            _, resource = self._resource(data["resource_id"])
+            resource["datastore_active"] = True
+            return {"resource_id": data["resource_id"]}
+        if self.datastore and name == "package_create_default_resource_views":
+            return [{"resource_id": r["id"], "view_type": "datatables_view"} for r in data["package"]["resources"]]
+        if name.startswith("datastore_") or name == "package_create_default_resource_views":
             raise PortalRefusedError(f"{name}: not offered by the double", "unexpected")
         raise AssertionError(f"the double does not know {name}")

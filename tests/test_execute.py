@@ -6,6 +6,7 @@ portal in tests/integration."""
 from __future__ import annotations
 
 import copy
+import time
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +176,173 @@ def test_max_deletes_stops_a_prune_before_anything_is_written(catalogue_dir: Pat
     result = publish.push(catalogue, portal, prune=True, max_deletes=1, datastore=False, lock_dir=catalogue_dir / "l")  # type: ignore[arg-type]
     assert result.ok and portal.packages["digital-interkommunal-alt"]["state"] == "deleted"
     assert portal.packages["digital-interkommunal-phasen"]["state"] == "active"
+
+
+# --- push --jobs: datasets in threads, each dataset's steps in order, outcomes in plan order
+
+
+def _by_dataset(portal: PortalDouble) -> dict[str, list[str]]:
+    """The calls that wrote, per dataset (by the package id or name they name), in applied order."""
+    owner: dict[str, str] = {}
+    for name, package in portal.packages.items():
+        owner[package["id"]] = name
+        owner.update({r["id"]: name for r in package["resources"]})
+    calls: dict[str, list[str]] = {}
+    for action, data in portal.trace:
+        ref = data.get("package_id") or data.get("resource_id") or data.get("name") or data.get("id")
+        if isinstance(data.get("package"), dict):
+            ref = data["package"]["id"]
+        if isinstance(data.get("match"), dict):
+            ref = data["match"]["id"]
+        if action != "package_show" and ref is not None:
+            calls.setdefault(owner.get(ref, ref), []).append(action)
+    return calls
+
+
+def test_jobs_run_datasets_at_once_and_report_in_plan_order(first_plan: Any) -> None:
+    plan = first_plan(datastore=True)
+    one = PortalDouble()
+    one.datastore = True
+    sequential = execute(plan, one, jobs=1)  # type: ignore[arg-type]
+    many = PortalDouble()
+    many.datastore, many.delay = True, 0.02
+    parallel = execute(plan, many, jobs=4)  # type: ignore[arg-type]
+    assert parallel.ok and sequential.ok
+    assert many.most_at_once >= 2, "datasets were written at once"
+    assert one.most_at_once == 1
+    # The same report, in plan order (not in the order the threads finished).
+    assert [o.action for o in parallel.outcomes] == list(plan.actions)
+    assert [(o.outcome, o.detail.split(" ")[0]) for o in parallel.outcomes] == [
+        (o.outcome, o.detail.split(" ")[0]) for o in sequential.outcomes
+    ]
+    # Each dataset's own steps went out in the same order as one after the other.
+    assert _by_dataset(many) == _by_dataset(one)
+    assert all(p["private"] is False for p in many.packages.values())
+
+
+def test_table_previews_are_added_once_per_dataset_after_its_tables(first_plan: Any) -> None:
+    portal = PortalDouble()
+    portal.datastore = True
+    plan = first_plan(datastore=True)
+    assert execute(plan, portal, jobs=1).ok  # type: ignore[arg-type]
+    for name, calls in _by_dataset(portal).items():
+        tables = calls.count("datastore_create")
+        assert tables >= 1
+        assert calls.count("package_create_default_resource_views") == 1, name
+        last_table = max(i for i, c in enumerate(calls) if c == "datastore_create")
+        assert calls.index("package_create_default_resource_views") > last_table
+        assert calls[-1] == "package_revise"  # the release (with the digests) comes last, after the previews
+    views = [d for a, d in portal.trace if a == "package_create_default_resource_views"]
+    assert all(r["datastore_active"] is True for d in views for r in d["package"]["resources"])
+
+
+def test_with_jobs_a_failing_dataset_stops_only_itself(first_plan: Any) -> None:
+    portal = PortalDouble()
+    portal.delay = 0.01
+    partner = "digital-interkommunal-partner"
+    portal.refuse = lambda name, data: (
+        name == "resource_create" and data["package_id"] == portal.packages[partner]["id"]
+    )
+    result = execute(first_plan(), portal, jobs=3)  # type: ignore[arg-type]
+    assert not result.ok
+    assert outcomes(result, "-partner") == [
+        (None, "create", "done"),
+        ("partners", "create", "failed"),
+        (None, "update", "skipped"),
+    ]
+    others = [o for o in result.outcomes if not o.action.dataset.endswith("-partner")]
+    assert others and all(o.outcome == "done" for o in others)
+    assert portal.packages[partner]["private"] is True
+    assert all(p["private"] is False for n, p in portal.packages.items() if n != partner)
+
+
+def test_an_interrupt_with_jobs_starts_no_further_step(first_plan: Any) -> None:
+    """Ctrl-C while datasets are written in threads: the run stops soon, it does not finish the plan."""
+    portal = PortalDouble()
+    creates = 0
+
+    def interrupt(name: str, data: dict[str, Any]) -> bool:
+        nonlocal creates
+        if name == "resource_create":
+            creates += 1
+            if creates == 1:
+                raise KeyboardInterrupt
+        return False
+
+    portal.refuse = interrupt
+    portal.delay = 0.05
+    plan = first_plan()
+    datasets = list(dict.fromkeys(a.dataset for a in plan.actions))
+    assert len(datasets) == 3
+    with pytest.raises(KeyboardInterrupt):
+        execute(plan, portal, jobs=2)  # type: ignore[arg-type]
+    time.sleep(0.3)  # let the other thread end the step it was in
+    written = [a for a, _ in portal.trace if a != "package_show"]
+    assert len(written) < len(plan.writes), written
+    assert datasets[2] not in portal.packages, "the third dataset was never started"
+    # A rerun converges: it completes what the interrupted run left.
+    current = [
+        dict(p, extras=[{"key": "managed_by", "value": "kalletal-lemgo-publish"}]) for p in portal.packages.values()
+    ]
+    portal.refuse = None
+    assert execute(first_plan(current=current), portal, jobs=2).ok  # type: ignore[arg-type]
+    assert all(p["private"] is False for p in portal.packages.values())
+
+
+def test_the_command_line_default_of_jobs_is_the_librarys() -> None:
+    import importlib
+
+    from publish import cli
+
+    assert cli.DEFAULT_JOBS == importlib.import_module("publish.push").DEFAULT_JOBS
+
+
+def test_a_datasets_table_digests_are_recorded_in_one_request_after_its_tables(first_plan: Any) -> None:
+    portal = PortalDouble()
+    portal.datastore = True
+    plan = first_plan(datastore=True)
+    assert execute(plan, portal, jobs=1).ok  # type: ignore[arg-type]
+    assert "resource_patch" not in portal.calls
+    for name, calls in _by_dataset(portal).items():
+        # The digests go with the release, after the previews: one request for both.
+        assert calls[-2:] == ["package_create_default_resource_views", "package_revise"], name
+        assert "package_patch" not in calls
+    digests = [r["datastore_digest"] for p in portal.packages.values() for r in p["resources"]]
+    expected = [a.payload["digest"] for a in plan.actions if a.kind == "datastore"]
+    assert sorted(digests) == sorted(expected)
+
+
+def test_a_failed_load_keeps_the_others_recorded_and_the_dataset_private(first_plan: Any) -> None:
+    portal = PortalDouble()
+    portal.datastore = True
+    plan = first_plan(datastore=True)
+    (name,) = [n for n, ds in _tables_per_dataset(plan).items() if ds >= 2][:1]
+    failing = [a.resource for a in plan.actions if a.kind == "datastore" and a.dataset == name][-1]
+
+    def refuse(call: str, data: dict[str, Any]) -> bool:
+        return call.startswith("datastore_") and _resource_key(portal, data["resource_id"]) == failing
+
+    portal.refuse = refuse
+    result = execute(plan, portal, jobs=1)  # type: ignore[arg-type]
+    assert not result.ok
+    package = portal.packages[name]
+    assert package["private"] is True
+    recorded = {r["datapackage_resource"]: r.get("datastore_digest") for r in package["resources"]}
+    assert recorded[failing] is None
+    assert all(d for k, d in recorded.items() if k != failing)
+
+
+def _tables_per_dataset(plan: Plan) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for action in plan.actions:
+        if action.kind == "datastore":
+            counts[action.dataset] = counts.get(action.dataset, 0) + 1
+    return counts
+
+
+def _resource_key(portal: PortalDouble, resource_id: str) -> str:
+    for package in portal.packages.values():
+        for resource in package["resources"]:
+            if resource["id"] == resource_id:
+                return str(resource["datapackage_resource"])
+    return ""
