@@ -277,6 +277,7 @@ def execute(plan: Plan, portal: Portal, progress: UploadProgress | None = None, 
     pending = {name: iter(outcomes) for name, outcomes in done.items()}
     result.outcomes = [next(pending[action.dataset]) for action in plan.actions]
     _reconcile(portal, run.unclear, run.created, result)
+    _restore_order(portal, plan, run.unclear, result)
     result.requests = portal.requests_made
     result.bytes_uploaded = portal.bytes_uploaded
     return result
@@ -420,6 +421,44 @@ def _reconcile(
             result.notes.append(
                 f"removed {removed} duplicate(s) of resource {identity} left by a create that landed late"
             )
+
+
+def _restore_order(portal: Portal, plan: Plan, unclear: set[tuple[str, str, str]], result: RunResult) -> None:
+    """Where creates landed late: put the dataset's resources back in catalogue order.
+
+    A create whose answer was lost can land after the dataset's next resource, and of two copies
+    the one kept (this run's, or the plan's keeper of a late duplicate: the one with the right
+    file and table) may be the later one. So for each dataset with an unclear create in this run
+    or a duplicate deleted by it, CKAN's ``package_resource_reorder`` restores the catalogue's
+    order (resources made by hand stay, after ours): one read, and one write only where the
+    order is wrong.
+    """
+    affected = {(d, p) for d, p, _ in unclear}
+    affected |= {(a.dataset, a.package_id) for a in plan.actions if a.duplicate and a.package_id}
+    for dataset, package_id in sorted(affected):
+        wanted = list(
+            dict.fromkeys(
+                a.resource for a in plan.actions if a.dataset == dataset and a.resource and a.kind is not Kind.DELETE
+            )
+        )
+        try:
+            package = portal.find_package(package_id) or {}
+            resources = package.get("resources") or []
+            ours = {r.get(IDENTITY_FIELD): r["id"] for r in resources if r.get(IDENTITY_FIELD) in wanted}
+            now = [r.get(IDENTITY_FIELD) for r in resources if r.get(IDENTITY_FIELD) in wanted]
+            if now == [w for w in wanted if w in ours]:
+                continue
+            order = [ours[w] for w in wanted if w in ours] + [
+                r["id"] for r in resources if r["id"] not in ours.values()
+            ]
+            portal.action("package_resource_reorder", {"id": package_id, "order": order})
+        except PublishError as exc:
+            result.notes.append(
+                f"could not restore the order of {dataset}'s resources ({portal.redact(str(exc))}); rerun"
+            )
+            result.unverified = True
+            continue
+        result.notes.append(f"{dataset}: resources put back in catalogue order (a create had landed late)")
 
 
 def _load_datastore(action: Action, run: _Run) -> int:

@@ -192,6 +192,11 @@ class PortalDouble:
             package, resource = self._resource(data["id"])
             package["resources"].remove(resource)
             return None
+        if name == "package_resource_reorder":
+            package = self._package(data["id"])
+            ids = list(data["order"])
+            package["resources"].sort(key=lambda r: ids.index(r["id"]) if r["id"] in ids else len(ids))
+            return {"id": package["id"], "order": ids}
         if name == "package_delete":
             self._package(data["id"])["state"] = "deleted"
             return None

@@ -122,6 +122,33 @@ def test_a_late_duplicate_left_behind_is_removed_by_the_next_plan(first_plan: An
     assert resource_keys(portal, "-partner") == ["partners"]
 
 
+def test_the_kept_copy_of_a_late_duplicate_goes_back_to_its_place(first_plan: Any) -> None:
+    portal = PortalDouble()
+    assert run(first_plan(), portal).ok
+    package = portal.packages["digital-interkommunal-projekte"]
+    first = package["resources"][0]
+    # A late copy of the first resource landed at the end, and it is the one with the loaded
+    # table: the plan keeps it and deletes the earlier one, which would leave the order wrong.
+    package["resources"].append({**first, "id": "res-late", "datastore_active": True})
+    current = [
+        dict(p, extras=[{"key": "managed_by", "value": "kalletal-lemgo-publish"}]) for p in portal.packages.values()
+    ]
+    plan = first_plan(current=current)
+    assert [(a.resource_id, a.duplicate) for a in plan.actions if a.kind == "delete"] == [(first["id"], True)]
+    result = run(plan, portal)
+    assert result.ok
+    assert resource_keys(portal, "-projekte") == ["projects", "project_partners"]
+    assert portal.packages["digital-interkommunal-projekte"]["resources"][0]["id"] == "res-late"
+    assert portal.calls.count("package_resource_reorder") == 1
+
+
+def test_resources_already_in_order_are_not_reordered(first_plan: Any) -> None:
+    portal = PortalDouble()
+    portal.fail["resource_create"] = ["unclear"]
+    assert run(first_plan(), portal).ok
+    assert "package_resource_reorder" not in portal.calls
+
+
 def test_a_package_create_that_landed_late_is_adopted_when_the_name_is_taken(first_plan: Any) -> None:
     portal = PortalDouble()
     # Lands after five looks (the grace period), just before the retry, which meets "already in use".

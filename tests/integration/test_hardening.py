@@ -188,6 +188,30 @@ def test_a_late_duplicate_on_the_portal_is_removed_by_the_next_run(
     assert kept["id"] == original["id"]
 
 
+def test_the_kept_copy_of_a_late_duplicate_is_put_back_in_catalogue_order(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN
+) -> None:
+    assert publisher.json("push", "--yes")[0] == 0
+    projects = names(catalogue)["projects"]
+    first, second = ckan.action.package_show(id=projects)["resources"]
+    # A copy of the first resource lands last, with the right file; the first one's digest no
+    # longer matches the catalogue: the plan keeps the copy, at the end, and deletes the first.
+    fields = {k: first[k] for k in ("name", "description", "hash", "sha256", "size", "datapackage_resource")}
+    with (catalogue / "datasets/projects/projects.csv").open("rb") as upload:
+        copy = ckan.action.resource_create(package_id=projects, upload=upload, **fields)
+    ckan.action.resource_patch(id=first["id"], sha256="0" * 64)
+    code, report = publisher.json("push", "--yes")
+    assert code == 0, report
+    assert any("catalogue order" in note for note in report["notes"]), report["notes"]
+    now = ckan.action.package_show(id=projects)["resources"]
+    assert [(r["id"], r["datapackage_resource"]) for r in now] == [
+        (copy["id"], "projects"),
+        (second["id"], "project_partners"),
+    ]
+    code, report = publisher.json("push", "--yes")
+    assert code == 0 and report["requests"] == 3 and {a["action"] for a in report["actions"]} == {"unchanged"}
+
+
 def test_a_damaged_or_interrupted_download_is_fetched_again_within_the_run(
     publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, ckan_url: str, tmp_path: Path
 ) -> None:
