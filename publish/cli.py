@@ -20,6 +20,7 @@ from .cli_common import (
     fail,
     install_traceback_redaction,
     json_option,
+    max_errors_option,
     no_cache_option,
 )
 from .cli_dcat import dcat as dcat_command
@@ -57,6 +58,7 @@ def main() -> None:
 @catalogue_option
 @json_option
 @no_cache_option
+@max_errors_option
 def validate(catalogue_dir: str, as_json: bool) -> None:
     """Validate the whole catalogue: metadata, every CSV against its schema, and keys across datasets.
 
@@ -102,6 +104,7 @@ def portal_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @portal_options
 @json_option
 @no_cache_option
+@max_errors_option
 def diff(
     catalogue_dir: str,
     portal_url: str | None,
@@ -149,6 +152,7 @@ def diff(
 )
 @json_option
 @no_cache_option
+@max_errors_option
 def push(
     catalogue_dir: str,
     portal_url: str | None,
@@ -351,9 +355,15 @@ def _print_report(report: Report) -> None:
             # Cells and names come from files: their control characters are shown, never obeyed.
             click.echo(for_terminal(f"  {prefix + ': ' if prefix else ''}{p.message}  [{p.code}]"))
     files = len(report.by_file())
+    if report.truncated:
+        click.secho(
+            f"{len(report.problems):,} of {report.total:,} problems shown; --max-errors 0 shows all", fg="yellow"
+        )
+    found = report.total if report.truncated and report.total is not None else len(report.problems)
+    files_shown = "" if report.truncated else f" in {files} file{'s' if files != 1 else ''}"
     click.secho(
-        f"✗ {len(report.problems)} problem{'s' if len(report.problems) != 1 else ''} in {files} "
-        f"file{'s' if files != 1 else ''} ({checked}); nothing can be published until they are fixed",
+        f"✗ {found:,} problem{'s' if found != 1 else ''}{files_shown} ({checked}); "
+        "nothing can be published until they are fixed",
         fg="red",
     )
 
