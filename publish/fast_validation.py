@@ -44,12 +44,17 @@ foreign key's lookup table the set of key values seen (a Python dict/set of stri
 from __future__ import annotations
 
 import re
+import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 BLOCK_BYTES = 8 << 20  # bytes of CSV parsed at a time
+SPILL_BYTES = 64 << 20  # a larger table finds repeated keys by hashes spilled to disk (bounded memory)
+BUCKETS = 16  # files the hashes of one key are spread over (by their top four bits)
+PRIMARY = "\x00primary key"  # the primary key among the keys whose repeats are looked for
 CACHE_LIMIT = 100_000  # exact verdicts remembered per column (distinct values)
 KEY_TYPES = {"string", "integer", "year", "date", "boolean"}  # key values compare exactly by their text
 _INT = r"^(0|-?[1-9][0-9]{0,17})$"  # int() reads these, and str(int(x)) == x
@@ -58,7 +63,7 @@ _URI = r"^[A-Za-z][A-Za-z0-9+.\-]*:[!-~]*$"  # rfc3986 finds a scheme in these (
 # Regular-expression syntax whose meaning is the same in RE2 (pyarrow) and Python's re, or where
 # RE2 accepts a subset of what Python accepts (\d, \w, \s are ASCII-only in RE2).
 _SAFE_PATTERN = re.compile(
-    r"(?:[^\\\[\](){}?*+|^$.]|\\[.\-\\/\[\](){}?*+|^$dws]|[.?*+|^$]|\((?!\?)|\)|\{\d+(,\d*)?\}|\[(?!\^))*"
+    r"(?:[^\\\[\](){}?*+|^$.]|\\[.\-\\/\[\](){}?*+|^$dws]|[.?*+|^$\]]|\((?!\?)|\)|\{\d+(,\d*)?\}|\[(?!\^))*"
 )
 TEMPLATES = {
     "type-error": 'Type error in the cell "{cell}" in row "{row}" and field "{field}" at position "{number}": {note}',
@@ -375,12 +380,40 @@ class _Table:
         self._blank = blank
         return texts, errors
 
+    def _repeated_keys(self, unique: list[str], primary: list[str]) -> dict[str, Any]:
+        """The 8-byte hashes of the key values that occur more than once, by unique field (and :data:`PRIMARY`).
+
+        One pass over the key columns; each block's hashes go to :data:`BUCKETS` files by their top
+        bits, then each file is sorted on its own: memory is one block plus 1/BUCKETS of the hashes.
+        """
+        names = sorted(set(unique) | set(primary))
+        reader = _Table(self.source, only=names)
+        columns = {c.name: c for c in reader.columns}
+        keys = {name: [name] for name in unique}
+        if primary:
+            keys[PRIMARY] = primary
+        with tempfile.TemporaryDirectory(prefix="publish-keys-") as folder:
+            spills = {name: _Spill(Path(folder) / str(index)) for index, name in enumerate(keys)}
+            for batch in reader.blocks():
+                texts = {name: reader.key_texts(batch, columns[name])[0] for name in names}
+                for name, fields in keys.items():
+                    parts = [texts[f] for f in fields]
+                    hashes = _hashes(parts)
+                    present = ~_all_empty(parts)
+                    spills[name].add(hashes[present])
+            return {name: spill.repeated() for name, spill in spills.items()}
+
     def check(self, groups: list[_ForeignKey], result: Result) -> Iterator[FastError]:
         import numpy as np
 
         seen_unique: dict[str, dict[str, int]] = {c.name: {} for c in self.columns if c.field.constraints.get("unique")}
         seen_primary: dict[Any, int] = {}
         has_primary = bool(self.primary_key) and set(self.primary_key) <= set(self.names)
+        # A large table's keys: first find the values that repeat (hashes spilled to disk), then
+        # remember only those exactly. A small one keeps every key value (faster).
+        repeated: dict[str, Any] | None = None
+        if (seen_unique or has_primary) and self.source.path.stat().st_size > SPILL_BYTES:
+            repeated = self._repeated_keys(list(seen_unique), self.primary_key if has_primary else [])
         start = 2
         rows = 0
         for batch in self.blocks():
@@ -411,12 +444,13 @@ class _Table:
             for column in self.columns:
                 if column.name not in seen_unique:
                     continue
+                values = texts[column.name]
                 memory = seen_unique[column.name]
-                for offset, value in enumerate(texts[column.name]):
-                    if value is None:
-                        continue
-                    match = memory.get(value)
-                    memory[value] = start + offset
+                if repeated is None:
+                    repeats = _repeats(memory, values, start, None)
+                else:
+                    repeats = _repeats_among(memory, values, [values], repeated[column.name], start, None)
+                for offset, value, match in repeats:
                     if match:
                         error = FastError(
                             "unique-error",
@@ -429,16 +463,18 @@ class _Table:
                         found.append(((offset, 1, column.number, 0), error))
             if has_primary:
                 parts = [texts[name] for name in self.primary_key]
-                for offset, cells in enumerate(zip(*parts, strict=True)):
-                    if all(c is None for c in cells):
+                keys = parts[0] if len(parts) == 1 else list(zip(*parts, strict=True))
+                empty = None if len(parts) == 1 else (None,) * len(parts)
+                if repeated is None:
+                    repeats = _repeats(seen_primary, keys, start, empty, keyless=True)
+                else:
+                    repeats = _repeats_among(seen_primary, keys, parts, repeated[PRIMARY], start, empty, keyless=True)
+                for offset, _, match in repeats:
+                    if match is None:
                         note = 'cells composing the primary keys are all "None"'
-                        found.append(((offset, 2, 0, 0), FastError("primary-key", start + offset, note=note)))
-                        continue
-                    match = seen_primary.get(cells)
-                    seen_primary[cells] = start + offset
-                    if match:
+                    else:
                         note = f"the same as in the row at position {match}"
-                        found.append(((offset, 2, 0, 0), FastError("primary-key", start + offset, note=note)))
+                    found.append(((offset, 2, 0, 0), FastError("primary-key", start + offset, note=note)))
             for index, group in enumerate(groups):
                 for offset, error in group.check(texts, start):
                     found.append(((offset, 3, index, 0), error))
@@ -511,6 +547,119 @@ class _ForeignKey:
                     reference_field_names=list(self.reference_fields),
                 ),
             )
+
+
+def _repeats(
+    memory: dict[Any, int], values: list[Any], start: int, empty: Any, keyless: bool = False
+) -> Iterator[tuple[int, Any, int | None]]:
+    """Each value seen before, as Frictionless finds it row by row: (offset, value, its previous row).
+
+    An ``empty`` value (None, or the all-None tuple of a composite key) is never remembered; with
+    ``keyless`` it is yielded with None (a primary key must have a value), else skipped (``unique``).
+    ``memory`` maps each value to the last row it was in. Set operations in C find the few values
+    to look at one by one; the rest is remembered at once.
+    """
+    fresh = set(values)
+    if len(fresh) == len(values) and empty not in fresh and memory.keys().isdisjoint(fresh):
+        memory.update(zip(values, range(start, start + len(values)), strict=True))
+        return
+    special = memory.keys() & fresh
+    special |= {value for value, count in Counter(values).items() if count > 1}
+    special.add(empty)
+    before = {value: memory.get(value) for value in special}
+    memory.update(zip(values, range(start, start + len(values)), strict=True))
+    memory.pop(empty, None)
+    for offset, value in enumerate(values):
+        if value not in special:
+            continue
+        if value == empty:
+            if keyless:
+                yield offset, value, None
+            continue
+        match = before.get(value)
+        before[value] = start + offset
+        if match:
+            yield offset, value, match
+
+
+class _Spill:
+    """Hashes appended to bucket files on disk; which of them occur more than once."""
+
+    def __init__(self, stem: Path) -> None:
+        self.files = [stem.with_name(f"{stem.name}.{b}") for b in range(BUCKETS)]
+
+    def add(self, hashes: Any) -> None:
+        bucket = hashes >> 60  # BUCKETS == 16: the top four bits
+        for number, path in enumerate(self.files):
+            chosen = hashes[bucket == number]
+            if len(chosen):
+                with path.open("ab") as handle:
+                    chosen.tofile(handle)
+
+    def repeated(self) -> Any:
+        import numpy as np
+
+        found = [np.empty(0, dtype=np.uint64)]
+        for path in self.files:
+            if path.exists():
+                values, counts = np.unique(np.fromfile(path, dtype=np.uint64), return_counts=True)
+                found.append(values[counts > 1])
+                path.unlink()
+        return np.sort(np.concatenate(found))
+
+
+def _hashes(parts: list[list[Any]]) -> Any:
+    """An 8-byte hash of each row's key (one list of texts per key field)."""
+    import numpy as np
+    import pandas as pd
+
+    combined = None
+    for part in parts:
+        column = np.empty(len(part), dtype=object)
+        column[:] = ["\x00" if value is None else value for value in part]  # no key text starts with NUL
+        hashed = pd.util.hash_array(column)
+        combined = hashed if combined is None else combined * np.uint64(0x100000001B3) ^ hashed
+    return combined
+
+
+def _all_empty(parts: list[list[Any]]) -> Any:
+    import numpy as np
+
+    empty = np.ones(len(parts[0]), dtype=bool)
+    for part in parts:
+        empty &= np.fromiter((value is None for value in part), dtype=bool, count=len(part))
+    return empty
+
+
+def _repeats_among(
+    memory: dict[Any, int],
+    values: list[Any],
+    parts: list[list[Any]],
+    repeated: Any,
+    start: int,
+    empty: Any,
+    keyless: bool = False,
+) -> Iterator[tuple[int, Any, int | None]]:
+    """As :func:`_repeats`, looking only at rows whose key hash is among the ``repeated`` ones.
+
+    ``memory`` then holds only values whose hash repeats (a hash shared by different values is
+    told apart here, exactly). Empty keys are found as in :func:`_repeats`.
+    """
+    import numpy as np
+
+    look = np.isin(_hashes(parts), repeated)
+    if keyless:
+        look |= _all_empty(parts)
+    for offset in np.flatnonzero(look).tolist():
+        value = values[offset]
+        if value == empty:
+            if keyless:
+                yield offset, value, None
+            continue
+        match = memory.get(value)
+        memory[value] = start + offset
+        if match:
+            yield offset, value, match
 
 
 def _without_keys(schema: dict[str, Any]) -> dict[str, Any]:

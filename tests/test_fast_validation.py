@@ -187,7 +187,15 @@ def _raw(error: Any) -> tuple:
     )
 
 
-def test_every_error_kind_is_reported_as_frictionless_reports_it(tmp_path: Path) -> None:
+@pytest.fixture(params=["in memory", "spilled"])
+def key_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Keys remembered in memory (small tables) or found by hashes spilled to disk (large ones)."""
+    if request.param == "spilled":
+        monkeypatch.setattr(fast_validation, "SPILL_BYTES", 0)
+    return str(request.param)
+
+
+def test_every_error_kind_is_reported_as_frictionless_reports_it(tmp_path: Path, key_mode: str) -> None:
     lookup = _write(tmp_path / "lookup.csv", ["key", "name"], [["7", "sieben"], ["8", "acht"]])
     names = [f["name"] for f in MAIN_SCHEMA["fields"]]
     main = _write(tmp_path / "main.csv", names, _main_rows())
@@ -228,7 +236,7 @@ def test_every_error_kind_is_reported_as_frictionless_reports_it(tmp_path: Path)
         ({"fields": [_field("s", constraints={"maxLength": 4}), _field("t")]}, [["a,b", 'x"y'], ["c\nd", "z"]]),
     ],
 )
-def test_edge_cases_match(tmp_path: Path, schema: dict[str, Any], rows: list[list[str]]) -> None:
+def test_edge_cases_match(tmp_path: Path, schema: dict[str, Any], rows: list[list[str]], key_mode: str) -> None:
     main = _write(tmp_path / "main.csv", [f["name"] for f in schema["fields"]], rows)
     assert _fast_errors(main, schema, {}) == _frictionless_errors(main, schema, {})
 
@@ -252,13 +260,13 @@ def test_empty_lines_and_line_ends_match(tmp_path: Path, text: str) -> None:
     assert _fast_errors(main, schema, {}) == _frictionless_errors(main, schema, {})
 
 
-def test_a_large_file_in_many_blocks_matches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_large_file_in_many_blocks_matches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key_mode: str) -> None:
     monkeypatch.setattr(fast_validation, "BLOCK_BYTES", 4096)
     schema = {
         "fields": [_field("id", "integer"), _field("day", "date"), _field("n", "number", constraints={"maximum": 50})],
         "primaryKey": ["id"],
     }
-    rows = [[str(i % 900), f"2024-01-{i % 31 + 1:02d}", str(i % 60)] for i in range(3000)]
+    rows = [[str(i % 900) if i % 7 else "", f"2024-01-{i % 31 + 1:02d}", str(i % 60)] for i in range(3000)]
     main = _write(tmp_path / "main.csv", ["id", "day", "n"], rows)
     expected = _frictionless_errors(main, schema, {})
     assert _fast_errors(main, schema, {}) == expected
