@@ -230,14 +230,21 @@ class _Status:
     """What a run is doing before its output, as one live line on a terminal's stderr.
 
     Silent without a terminal (cron, CI, pipes) and with --json; the line is erased when the
-    run has something to say, so it never mixes with the report.
+    run has something to say, so it never mixes with the report. A message starting "note: "
+    (e.g. a table validated by Frictionless instead of the fast engine, and why) stays, on a
+    line of its own, with or without a terminal (not with --json).
     """
 
     def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
         self.live = enabled and sys.stderr.isatty()
         self.shown = False
 
     def __call__(self, message: str) -> None:
+        if message.startswith("note: ") and self.enabled:  # worth keeping: one line of its own
+            self.clear()
+            click.echo(for_terminal(message), err=True)
+            return
         if self.live:
             click.echo(f"\r\033[K{message} …", nl=False, err=True)
             self.shown = True

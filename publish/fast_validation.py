@@ -320,29 +320,26 @@ class _Table:
         wanted = {c.name for c in self.columns}
         if self._header() != self.names:
             raise Unsupported("its header differs from the schema's field names")
-        try:
-            reader = pacsv.open_csv(
-                self.source.path,
-                read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=True),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(self.names, pa.string()),
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                    include_columns=[n for n in self.names if n in wanted],
-                ),
-            )
-        except (pa.ArrowInvalid, KeyError) as exc:
-            raise Unsupported(f"pyarrow cannot read it as Frictionless does ({_short(exc)})") from exc
-        try:
-            while True:
+        # The file is cut into pieces at record ends and each piece parsed on its own: pyarrow's
+        # streaming reader reads the whole file ahead (memory as large as the file).
+        options = {
+            "parse_options": pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+            "convert_options": pacsv.ConvertOptions(
+                column_types=dict.fromkeys(self.names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                include_columns=[n for n in self.names if n in wanted],
+            ),
+        }
+        with self.source.path.open("rb") as handle:
+            for number, piece in enumerate(_pieces(handle, BLOCK_BYTES)):
+                read = pacsv.ReadOptions(column_names=self.names, skip_rows=1 if number == 0 else 0)
                 try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    return
-                yield batch
-        except pa.ArrowInvalid as exc:
-            raise Unsupported(f"pyarrow cannot read it as Frictionless does ({_short(exc)})") from exc
+                    table = pacsv.read_csv(pa.py_buffer(piece), read_options=read, **options)
+                except (pa.ArrowInvalid, KeyError) as exc:
+                    raise Unsupported(f"pyarrow cannot read it as Frictionless does ({_short(exc)})") from exc
+                if table.num_rows:
+                    yield from table.combine_chunks().to_batches()
 
     def _header(self) -> list[str]:
         import csv
@@ -547,6 +544,39 @@ class _ForeignKey:
                     reference_field_names=list(self.reference_fields),
                 ),
             )
+
+
+def _pieces(handle: Any, size: int) -> Iterator[bytes]:
+    """The file in pieces of about ``size`` bytes, each ending at the end of a record.
+
+    A line break ends a record when the quotes before it are balanced (a quoted cell may hold a
+    line break; a doubled quote inside it counts twice). Each piece starts at a record start.
+    """
+    rest = b""
+    while True:
+        data = handle.read(size)
+        if not data:
+            if rest:
+                yield rest
+            return
+        buffer = rest + data
+        cut = _record_end(buffer)
+        if cut < 0:
+            rest = buffer
+            continue
+        yield buffer[:cut]
+        rest = buffer[cut:]
+
+
+def _record_end(buffer: bytes) -> int:
+    """The index after the last line break of ``buffer`` that ends a record, or -1."""
+    position = len(buffer)
+    while True:
+        position = buffer.rfind(b"\n", 0, position)
+        if position < 0:
+            return -1
+        if buffer.count(b'"', 0, position) % 2 == 0:
+            return position + 1
 
 
 def _repeats(

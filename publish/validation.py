@@ -399,7 +399,7 @@ def _validate_tables(
             except fast_validation.Unsupported as exc:
                 slow.append(table)
                 if status is not None:
-                    status(f"{table.shown}: validated by Frictionless itself (slower): {exc}")
+                    status(f"note: {table.shown}: validated by Frictionless itself (slower): {exc}")
                 continue
             problems += found
             budget.merge(trial)

@@ -312,9 +312,9 @@ def test_fixture_reports_are_equal(catalogue_dir: Path, bad_file: str | None) ->
     assert found == expected
     if bad_file == "projects_header_renamed_column.csv":  # Frictionless names the label; said so
         assert sorted(said) == [
-            "datasets/projects/project_partners.csv: validated by Frictionless itself (slower): "
+            "note: datasets/projects/project_partners.csv: validated by Frictionless itself (slower): "
             "the table its foreign key reads (projects): its header differs from the schema's field names",
-            "datasets/projects/projects.csv: validated by Frictionless itself (slower): "
+            "note: datasets/projects/projects.csv: validated by Frictionless itself (slower): "
             "its header differs from the schema's field names",
         ]
     else:
@@ -333,3 +333,17 @@ def test_schema_fixtures_are_json() -> None:
     # The generated schemas above are valid Table Schemas (a typo would make the test vacuous).
     for schema in (MAIN_SCHEMA, LOOKUP_SCHEMA):
         Schema.from_descriptor(json.loads(json.dumps(schema)))
+
+
+def test_the_cli_says_which_table_frictionless_validated_and_why(catalogue_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from publish.cli import main
+
+    put_bad_file(catalogue_dir, "projects_header_renamed_column.csv", "datasets/projects/projects.csv")
+    result = CliRunner().invoke(main, ["validate", "--catalogue", str(catalogue_dir)])
+    assert result.exit_code == 1
+    assert (
+        "note: datasets/projects/projects.csv: validated by Frictionless itself (slower): "
+        "its header differs from the schema's field names"
+    ) in result.output
