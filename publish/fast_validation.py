@@ -192,6 +192,10 @@ class _Column:
                 if not _SAFE_PATTERN.fullmatch(pattern) or "[^" in pattern:
                     return None
                 anchored = f"^(?:{pattern})$"
+                try:  # RE2 refuses some patterns Python reads (e.g. a repeat over 1,000)
+                    pc.match_substring_regex(self._pa([""]), anchored)
+                except Exception:
+                    return None
                 tests.append(lambda a, p=anchored: pc.match_substring_regex(a, p))
         elif kind == "integer" and not fld.has_defined("bare_number"):
             tests.append(lambda a: pc.match_substring_regex(a, _INT))

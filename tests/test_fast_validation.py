@@ -223,6 +223,8 @@ def test_every_error_kind_is_reported_as_frictionless_reports_it(tmp_path: Path,
             {"fields": [_field("p", constraints={"pattern": r"\d{3}"}), _field("q", constraints={"pattern": "a|b+"})]},
             [["123", "a"], ["12a", "bb"], ["١٢٣", "ab"], ["123\n", "a|b"]],
         ),
+        # a repeat RE2 refuses: Python decides every cell
+        ({"fields": [_field("r", constraints={"pattern": "a{1001}"})]}, [["a" * 1001], ["a"]]),
         # booleans with the default values, keys on them
         ({"fields": [_field("b", "boolean", constraints={"unique": True})]}, [["true"], ["1"], ["no"], ["False"]]),
         # integer limits and a bare-number option
