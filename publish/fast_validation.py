@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-BLOCK_BYTES = 8 << 20  # bytes of CSV parsed at a time
+BLOCK_BYTES = 4 << 20  # bytes of CSV parsed at a time (8 MiB: same speed, ~60 MB more peak memory)
 SPILL_BYTES = 64 << 20  # a larger table finds repeated keys by hashes spilled to disk (bounded memory)
 BUCKETS = 16  # files the hashes of one key are spread over (by their top four bits)
 PRIMARY = "\x00primary key"  # the primary key among the keys whose repeats are looked for
