@@ -43,7 +43,7 @@ verdicts per column (:data:`CACHE_LIMIT` distinct values). Keys: in a table up t
 :data:`BUCKETS` files on disk, sorts each on its own to find the hashes that repeat, and the
 checking pass remembers only the values with such a hash (collisions re-checked exactly): memory
 is one piece, 1/16 of the hashes, and the repeated values. A foreign key keeps the set of the
-referenced table's key values. Measured: 340 MB peak for a 1 GiB file with a primary key and a
+referenced table's key values. Measured: 268 MB peak for a 1 GiB file with a primary key and a
 unique field (about 200 MB of it the libraries loaded).
 """
 
