@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORTAL := portal/portal.sh
 
-.PHONY: install demo test test-ckan-2.11 chaos readme unit lint validate portal portal-env portal-stop portal-reset benchmark benchmark-peers
+.PHONY: install demo test test-ckan-2.11 chaos readme unit lint validate portal portal-env portal-stop portal-reset benchmark benchmark-peers benchmark-validation
 
 $(BIN)/publish: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (found $$($(PYTHON) --version))"; exit 2; }
@@ -77,3 +77,6 @@ $(BENCH)/frictionless/bin/frictionless:
 
 benchmark-peers: install $(BENCH)/ckanapi/bin/ckanapi $(BENCH)/frictionless/bin/frictionless  ## publish one synthetic catalogue with ckanapi, frictionless and publish, rerun; one table
 	@eval "$$($(PORTAL) start)" && $(BIN)/python -u benchmarks/peers.py $(PEERS_ARGS)
+
+benchmark-validation: install  ## the fast validation engine against Frictionless: 10k/100k/1M rows, errors compared (VALIDATION_ARGS=--large: a 1 GiB keyed file too)
+	$(BIN)/python -u benchmarks/validation_speed.py $(VALIDATION_ARGS)

@@ -21,6 +21,7 @@ from .cli_common import (
     fail,
     install_traceback_redaction,
     json_option,
+    max_errors_option,
     no_cache_option,
 )
 from .cli_dcat import dcat as dcat_command
@@ -61,6 +62,7 @@ def main() -> None:
 @catalogue_option
 @json_option
 @no_cache_option
+@max_errors_option
 def validate(catalogue_dir: str, as_json: bool) -> None:
     """Validate the whole catalogue: metadata, every CSV against its schema, and keys across datasets.
 
@@ -106,6 +108,7 @@ def portal_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @portal_options
 @json_option
 @no_cache_option
+@max_errors_option
 def diff(
     catalogue_dir: str,
     portal_url: str | None,
@@ -163,6 +166,7 @@ def diff(
 )
 @json_option
 @no_cache_option
+@max_errors_option
 def push(
     catalogue_dir: str,
     portal_url: str | None,
@@ -242,14 +246,21 @@ class _Status:
     """What a run is doing before its output, as one live line on a terminal's stderr.
 
     Silent without a terminal (cron, CI, pipes) and with --json; the line is erased when the
-    run has something to say, so it never mixes with the report.
+    run has something to say, so it never mixes with the report. A message starting "note: "
+    (e.g. a table validated by Frictionless instead of the fast engine, and why) stays, on a
+    line of its own, with or without a terminal (not with --json).
     """
 
     def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
         self.live = enabled and sys.stderr.isatty()
         self.shown = False
 
     def __call__(self, message: str) -> None:
+        if message.startswith("note: ") and self.enabled:  # worth keeping: one line of its own
+            self.clear()
+            click.echo(for_terminal(message), err=True)
+            return
         if self.live:
             click.echo(f"\r\033[K{message} …", nl=False, err=True)
             self.shown = True
@@ -372,9 +383,15 @@ def _print_report(report: Report) -> None:
             # Cells and names come from files: their control characters are shown, never obeyed.
             click.echo(for_terminal(f"  {prefix + ': ' if prefix else ''}{p.message}  [{p.code}]"))
     files = len(report.by_file())
+    if report.truncated:
+        click.secho(
+            f"{len(report.problems):,} of {report.total:,} problems shown; --max-errors 0 shows all", fg="yellow"
+        )
+    found = report.total if report.truncated and report.total is not None else len(report.problems)
+    files_shown = "" if report.truncated else f" in {files} file{'s' if files != 1 else ''}"
     click.secho(
-        f"✗ {len(report.problems)} problem{'s' if len(report.problems) != 1 else ''} in {files} "
-        f"file{'s' if files != 1 else ''} ({checked}); nothing can be published until they are fixed",
+        f"✗ {found:,} problem{'s' if found != 1 else ''}{files_shown} ({checked}); "
+        "nothing can be published until they are fixed",
         fg="red",
     )
 

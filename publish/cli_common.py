@@ -4,17 +4,18 @@ the error exit. Both ``cli`` and ``cli_pull`` import it, so neither imports the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from .report import for_terminal
+from .report import DEFAULT_MAX_ERRORS, MAX_ERRORS, for_terminal
 
 if TYPE_CHECKING:
     from .portal import Portal
@@ -82,6 +83,34 @@ no_cache_option = click.option(
     callback=_bypass_validation_cache,
     help="Validate every table again: do not use or fill the cache of tables found valid "
     "(env PUBLISH_VALIDATION_CACHE: its folder, or 'off').",
+)
+
+
+def _limit_problems(ctx: click.Context, _param: click.Parameter, value: int | None) -> int | None:
+    """--max-errors: how many problems a validation report keeps (all are counted)."""
+    if value is not None:
+
+        @contextlib.contextmanager
+        def chosen() -> Iterator[None]:
+            token = MAX_ERRORS.set(value)
+            try:
+                yield
+            finally:
+                MAX_ERRORS.reset(token)
+
+        ctx.with_resource(chosen())
+    return value
+
+
+max_errors_option = click.option(
+    "--max-errors",
+    type=click.IntRange(min=0),
+    default=None,
+    expose_value=False,
+    callback=_limit_problems,
+    metavar="N",
+    help=f"Show at most N problems (default {DEFAULT_MAX_ERRORS:,}; 0 shows all). Every row is still checked "
+    "and all problems are counted.",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 
 SHORT = 80  # characters of a value echoed in a message
@@ -10,6 +11,9 @@ MAX_MESSAGE = 2000  # characters of a message, whatever it quotes
 # C0 and C1 control characters and DEL; a terminal would act on them (ESC sequences, BEL, ...).
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 CONTROL_ALL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+DEFAULT_MAX_ERRORS = 1000  # problems a validation report keeps (--max-errors); all are counted; 0 keeps all
+MAX_ERRORS: ContextVar[int | None] = ContextVar("publish_max_errors", default=None)  # set by --max-errors
 
 
 def shorten(value: object, limit: int = SHORT) -> str:
@@ -71,6 +75,11 @@ class Report:
     datasets: int = 0
     resources: int = 0
     rows: int = 0
+    total: int | None = None  # problems found, when more than ``problems`` keeps (--max-errors)
+
+    @property
+    def truncated(self) -> bool:
+        return self.total is not None and self.total > len(self.problems)
 
     @property
     def valid(self) -> bool:
@@ -87,6 +96,8 @@ class Report:
         return {
             "valid": self.valid,
             "errors": [p.to_dict() for p in sorted(self.problems, key=_sort_key)],
+            "truncated": self.truncated,
+            "total": self.total if self.truncated else len(self.problems),
             "checked": {"datasets": self.datasets, "resources": self.resources, "rows": self.rows},
         }
 

@@ -11,9 +11,10 @@ its keys point to; errors of borrowed tables are not reported twice.
 from __future__ import annotations
 
 import copy
+import heapq
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,10 @@ from . import validation_cache
 from .catalogue import Catalogue, Dataset, ResourceSpec, UnsafePathError, load_catalogue
 from .csv_checks import check_csv_file
 from .metadata_checks import check_catalogue_meta, check_dataset_descriptor, check_unique_names
-from .report import Problem, Report, shorten
+from .report import DEFAULT_MAX_ERRORS, MAX_ERRORS, Problem, Report, shorten
 from .source_coverage import check_source_coverage
 from .units import human_bytes
 
-LIMIT_ERRORS = 500  # Frictionless problems kept per table: bounds memory (each keeps its row)
 BORROWED = "--"  # separator in the names of borrowed resources: "<dataset>--<resource>"
 HEADER_ERRORS = {"incorrect-label", "missing-label", "extra-label", "duplicate-label", "blank-label", "blank-header"}
 EXPECTED_FORMAT = {
@@ -56,13 +56,25 @@ class Table:
     shown: str
 
 
-def validate(catalogue: Catalogue | str | Path = ".", status: Callable[[str], None] | None = None) -> Report:
+def validate(
+    catalogue: Catalogue | str | Path = ".",
+    status: Callable[[str], None] | None = None,
+    max_errors: int | None = None,
+) -> Report:
     """Validate a catalogue (or the catalogue folder at a path) and return the report.
 
-    ``status(message)`` is told which dataset is being checked (reading large files takes time).
+    ``status(message)`` is told which dataset is being checked (reading large files takes time),
+    and which table Frictionless validates itself instead of the fast engine, and why.
+    Every row of every table is checked; the report keeps the first ``max_errors`` problems
+    (default :data:`MAX_ERRORS`, else :data:`DEFAULT_MAX_ERRORS`; 0 keeps all) and counts the rest
+    (``report.total``), so memory stays bounded however many cells are wrong.
     """
     if not isinstance(catalogue, Catalogue):
         catalogue = load_catalogue(catalogue)
+    if max_errors is None:
+        chosen = MAX_ERRORS.get()
+        max_errors = DEFAULT_MAX_ERRORS if chosen is None else chosen
+    budget = _Budget(max_errors)
     report = Report(problems=list(catalogue.problems), datasets=len(catalogue.datasets))
     report.problems += check_catalogue_meta(catalogue)
     report.problems += check_unique_names(catalogue)
@@ -77,6 +89,7 @@ def validate(catalogue: Catalogue | str | Path = ".", status: Callable[[str], No
     report.problems += _check_catalogue_keys(catalogue, tables)
     report.problems += _check_dcat(catalogue, report.problems)
     remembered = validation_cache.for_run(catalogue, tables)  # tables found valid as they are now
+    budget.mark = len(report.problems)  # where the table problems go when none is cut
     for dataset in catalogue.datasets:
         own, known_rows = remembered.pending(
             [t for (folder_name, _), t in tables.items() if folder_name == dataset.folder_name]
@@ -87,12 +100,13 @@ def validate(catalogue: Catalogue | str | Path = ".", status: Callable[[str], No
                 size = sum(t.path.stat().st_size for t in own)
                 status(f"validating {dataset.folder_name}: {len(own)} table(s), {human_bytes(size)}")
             counts: dict[str, int] = {}
-            problems, rows = _validate_tables(own, tables, counts)
-            remembered.record(own, problems, counts)
+            problems, rows = _validate_tables(own, tables, counts, status, budget)
+            # A table with a problem beyond the cap is not valid either.
+            remembered.record(own, [*problems, *(Problem(f, "counted", "") for f in budget.files)], counts)
             report.problems += problems
             report.rows += rows
     # Every filled cell must name the page that states it (row source_url or the sources table).
-    skip = {p.file for p in report.problems}
+    skip = {p.file for p in report.problems} | budget.files  # table problems may wait in the budget
     report.problems += validation_cache.unless_clean(
         catalogue,
         "sources",
@@ -100,7 +114,78 @@ def validate(catalogue: Catalogue | str | Path = ".", status: Callable[[str], No
         validation_cache.coverage_ingredients(catalogue, tables, skip),
         lambda: check_source_coverage(catalogue, tables, skip),
     )
-    return report
+    return budget.cut(report)
+
+
+@dataclass
+class _Budget:
+    """Keeps the first ``limit`` problems in report order (0: all); the others are only counted.
+
+    A heap of at most ``limit`` problems: memory is bounded however many are found.
+    """
+
+    limit: int
+    found: int = 0
+    heap: list[_Last] = field(default_factory=list)  # the kept ones; the root is the last in order
+    files: set[str] = field(default_factory=set)  # files with a problem, kept or not
+    mark: int = 0  # where the kept problems go in the report's list when none is cut (as found)
+
+    def take(self, problems: Iterable[Problem]) -> list[Problem]:
+        """Count ``problems``; return those kept when there is no limit (else they wait in the heap)."""
+        kept = []
+        for problem in problems:
+            self.files.add(problem.file)
+            self.found += 1
+            if not self.limit:
+                kept.append(problem)
+            elif len(self.heap) < self.limit:
+                heapq.heappush(self.heap, _Last(problem, self.found))
+            else:
+                heapq.heappushpop(self.heap, _Last(problem, self.found))
+        return kept
+
+    def merge(self, other: _Budget) -> None:
+        self.files |= other.files
+        for entry in other.heap:
+            entry.seq += self.found
+            if len(self.heap) < self.limit:
+                heapq.heappush(self.heap, entry)
+            else:
+                heapq.heappushpop(self.heap, entry)
+        self.found += other.found
+
+    def cut(self, report: Report) -> Report:
+        """The report with its own problems and the kept table problems, at most ``limit``, and the total.
+
+        When nothing is cut, the problems stay in the order they were found.
+        """
+        if not self.limit:
+            return report
+        total = len(report.problems) + self.found
+        if total > self.limit:
+            kept = [entry.problem for entry in self.heap]
+            report.problems = sorted([*report.problems, *kept], key=_report_order)[: self.limit]
+            report.total = total
+        else:
+            kept = [entry.problem for entry in sorted(self.heap, key=lambda entry: entry.seq)]
+            report.problems[self.mark : self.mark] = kept
+        return report
+
+
+class _Last:
+    """A problem in a heap whose root is the problem last in report order."""
+
+    def __init__(self, problem: Problem, seq: int) -> None:
+        self.problem = problem
+        self.key = _report_order(problem)
+        self.seq = seq  # found as the seq-th problem
+
+    def __lt__(self, other: _Last) -> bool:
+        return self.key > other.key
+
+
+def _report_order(problem: Problem) -> tuple[str, int, str, str]:
+    return (problem.file, problem.row or 0, problem.field or "", problem.code)
 
 
 def _check_dcat(catalogue: Catalogue, found: list[Problem]) -> list[Problem]:
@@ -256,14 +341,25 @@ def _check_catalogue_keys(catalogue: Catalogue, tables: dict[tuple[str, str], Ta
 
 
 def _validate_tables(
-    own: list[Table], tables: dict[tuple[str, str], Table], counts: dict[str, int] | None = None
+    own: list[Table],
+    tables: dict[tuple[str, str], Table],
+    counts: dict[str, int] | None = None,
+    status: Callable[[str], None] | None = None,
+    budget: _Budget | None = None,
+    engine: str = "auto",
 ) -> tuple[list[Problem], int]:
-    """Validate one dataset's tables as a Frictionless package; return problems and rows read.
+    """Validate one dataset's tables as a package; return problems and rows read.
 
+    Each table is checked by the vectorised engine (:mod:`publish.fast_validation`, the same
+    errors as Frictionless, much faster) unless it cannot promise Frictionless' exact list for
+    that table: then Frictionless itself validates it, and ``status`` is told which table and why.
+    ``engine`` "frictionless" uses Frictionless for every table (the reference; tests, benchmarks).
     ``counts`` (when given) receives the rows read of each own table, by its shown file.
+    ``budget`` (when given) keeps the first problems and counts the rest, as they are found.
     """
+    budget = budget if budget is not None else _Budget(0)
     own_names = {t.spec.name for t in own}
-    resources = []
+    schemas: dict[str, dict[str, Any]] = {}
     borrowed: dict[str, Table] = {}
     for table in own:
         schema = copy.deepcopy(table.schema)
@@ -281,41 +377,94 @@ def _validate_tables(
             schema["foreignKeys"].append(
                 {"fields": key["fields"], "reference": {"resource": name, "fields": ref["fields"]}}
             )
-        resources.append(_frictionless_resource(table.spec.name, table, schema))
-    for name, target in borrowed.items():
-        schema = copy.deepcopy(target.schema)
-        schema.pop("foreignKeys", None)
-        schema.pop("catalogueForeignKeys", None)
-        resources.append(_frictionless_resource(name, target, schema))
-    result = Package(resources=resources).validate(limit_errors=LIMIT_ERRORS)
-    by_name = {t.spec.name: t for t in own}
+        schemas[table.spec.name] = schema
     problems: list[Problem] = []
     rows = 0
-    # Rows of every table read, borrowed ones included: a key pointing into an empty table says so.
-    row_counts = {task.name: int(task.stats.get("rows") or 0) for task in result.tasks}
-    for task in result.tasks:
-        own_table = by_name.get(task.name)
-        if own_table is None:
-            continue  # a borrowed table: its own dataset reports its problems
-        table = own_table
-        rows += int(task.stats.get("rows") or 0)
-        if counts is not None:
-            counts[table.shown] = int(task.stats.get("rows") or 0)
-        # A blank row is one problem; its empty key would be reported again as a repeated key.
-        blank = {e.row_number for e in task.errors if e.type == "blank-row"}
-        for error in task.errors:
-            if error.type != "blank-row" and getattr(error, "row_number", None) in blank:
+    slow: list[Table] = []
+    if engine == "frictionless":
+        slow = list(own)
+    else:
+        from . import fast_validation
+
+        package = {t.spec.name: fast_validation.Source(t.spec.name, t.path, schemas[t.spec.name]) for t in own}
+        for name, target in borrowed.items():
+            package[name] = fast_validation.Source(name, target.path, _without_keys(target.schema))
+        for table in own:
+            result = fast_validation.Result()
+            found: list[Problem] = []
+            trial = _Budget(budget.limit)  # merged into ``budget`` once the table is done
+            try:
+                errors = fast_validation.validate(package[table.spec.name], package, result)
+                found = trial.take(_problems_of(errors, table, borrowed, result.rows))
+            except fast_validation.Unsupported as exc:
+                slow.append(table)
+                if status is not None:
+                    status(f"note: {table.shown}: validated by Frictionless itself (slower): {exc}")
                 continue
-            problems.append(_problem_from(error, table, borrowed, row_counts))
-        if any("reached error limit" in str(w) for w in task.warnings):
-            problems.append(
-                Problem(
-                    table.shown,
-                    "too-many-problems",
-                    f"validation of this table stopped after {LIMIT_ERRORS:,} problems; fix these and validate again",
-                )
-            )
+            problems += found
+            budget.merge(trial)
+            read = result.rows.get(table.spec.name, 0)
+            rows += read
+            if counts is not None:
+                counts[table.shown] = read
+    if not slow:
+        return problems, rows
+    resources = [_frictionless_resource(t.spec.name, t, schemas[t.spec.name]) for t in own]
+    resources += [
+        _frictionless_resource(name, target, _without_keys(target.schema)) for name, target in borrowed.items()
+    ]
+    frictionless_package = Package(resources=resources)
+    for table in slow:
+        # Every row is read (no error limit): Frictionless keeps this table's errors until it is done.
+        report = frictionless_package.get_resource(table.spec.name).validate(limit_errors=0)
+        task = report.tasks[0]
+        read = int(task.stats.get("rows") or 0)
+        rows += read
+        if counts is not None:
+            counts[table.shown] = read
+        # Rows of the tables a foreign key error points into: a key into an empty table says so.
+        row_counts = {table.spec.name: read}
+        for name in {getattr(e, "reference_name", "") for e in task.errors if e.type == "foreign-key"} - set(
+            row_counts
+        ):
+            if frictionless_package.has_resource(name):
+                resource = frictionless_package.get_resource(name)
+                row_counts[name] = sum(1 for _ in _data_records(Path(resource.basepath or ".") / str(resource.path)))
+        problems += budget.take(_problems_of(task.errors, table, borrowed, row_counts))
     return problems, rows
+
+
+def _data_records(path: Path) -> Iterator[list[str]]:
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        yield from reader
+
+
+def _problems_of(
+    errors: Iterable[Any], table: Table, borrowed: dict[str, Table], row_counts: dict[str, int]
+) -> Iterator[Problem]:
+    """Frictionless' errors (or the fast engine's, the same) as problems, in their order, one at a time.
+
+    A blank row is one problem; its empty key would be reported again as a repeated key.
+    """
+    blank = None
+    for error in errors:
+        row = getattr(error, "row_number", None)
+        if error.type == "blank-row":
+            blank = row
+        elif row is not None and row == blank:
+            continue
+        yield _problem_from(error, table, borrowed, row_counts)
+
+
+def _without_keys(schema: dict[str, Any]) -> dict[str, Any]:
+    found = copy.deepcopy(schema)
+    found.pop("foreignKeys", None)
+    found.pop("catalogueForeignKeys", None)
+    return found
 
 
 def _frictionless_resource(name: str, table: Table, schema: dict[str, Any]) -> Resource:

@@ -8,7 +8,7 @@ A table's Frictionless validation (types, constraints, keys) depends only on
 - for each foreign key (``foreignKeys`` to another table of the dataset, ``catalogueForeignKeys``
   to a table of another dataset) the referenced table's file digest and schema, or the fact that
   it is unreadable (then the key is left out of validation),
-- the code that validates: this tool's version, Frictionless' version, and the source of the
+- the code that validates: this tool's version, Frictionless' and pyarrow's versions, and the source of the
   modules that decide what is valid (so an edited checkout never trusts an older verdict).
 
 The byte-level CSV checks (file digest and the schema's field names) and the source-coverage
@@ -58,7 +58,13 @@ ENV = "PUBLISH_VALIDATION_CACHE"
 OFF = "off"
 FORMAT = 1  # of the key and the entries; bump when either changes
 # The modules whose code decides whether a table is valid (their source is part of the key).
-DECIDING_MODULES = ("validation.py", "csv_checks.py", "source_coverage.py", "validation_cache.py")
+DECIDING_MODULES = (
+    "validation.py",
+    "fast_validation.py",
+    "csv_checks.py",
+    "source_coverage.py",
+    "validation_cache.py",
+)
 
 _BYPASS: ContextVar[bool] = ContextVar("publish_validation_cache_bypass", default=False)
 
@@ -89,7 +95,7 @@ def cache_dir() -> Path | None:
 def code_digest() -> str:
     """Versions of this tool, Frictionless and Python, and the source of the deciding modules."""
     digest = hashlib.sha256()
-    for package in ("kalletal-lemgo-publish", "frictionless"):
+    for package in ("kalletal-lemgo-publish", "frictionless", "pyarrow"):
         digest.update(f"{package}={_version(package)}\n".encode())
     digest.update(f"python={sys.version_info[0]}.{sys.version_info[1]}\n".encode())
     here = Path(__file__).parent

@@ -303,18 +303,49 @@ def test_a_key_into_a_table_with_only_a_header_names_that_file(
     assert all(f"the referenced file {says}" in e["message"] and "has no rows" in e["message"] for e in errors)
 
 
-def test_validation_keeps_a_bounded_number_of_problems_and_says_so(catalogue_dir: Path) -> None:
-    from publish.validation import LIMIT_ERRORS
-
+def _many_bad_years(catalogue_dir: Path, count: int) -> None:
     projects = catalogue_dir / PROJECTS
     header, first = projects.read_text().splitlines()[:2]
     cells = first.split(",")
     rows = []
-    for i in range(LIMIT_ERRORS + 100):
+    for i in range(count):
         cells[0], cells[1], cells[7] = f"p-{i}", f"Projekt {i}", "kein Jahr"
         rows.append(",".join(cells))
     projects.write_text("\n".join([header, *rows]) + "\n")
-    problems = [p for p in publish.validate(publish.load_catalogue(catalogue_dir)).problems if p.file == PROJECTS]
-    assert len(problems) == LIMIT_ERRORS + 1
-    assert problems[-1].code == "too-many-problems"
-    assert f"stopped after {LIMIT_ERRORS:,} problems" in problems[-1].message
+
+
+def test_validation_keeps_max_errors_problems_counts_all_and_says_so(catalogue_dir: Path) -> None:
+    _many_bad_years(catalogue_dir, 1_250)
+    full = publish.validate(publish.load_catalogue(catalogue_dir), max_errors=0)
+    assert not full.truncated and len(full.problems) > 1_250
+    report = publish.validate(publish.load_catalogue(catalogue_dir), max_errors=1_000)
+    assert len(report.problems) == 1_000
+    assert report.total == len(full.problems) and report.truncated
+    assert report.rows == full.rows > 1_250  # every row checked
+    assert report.problems == sorted(full.problems, key=lambda p: (p.file, p.row or 0, p.field or "", p.code))[:1_000]
+    total = f"{len(full.problems):,}"
+
+    code, output = run_validate(catalogue_dir, "--max-errors", "10")
+    assert code == 1
+    assert f"10 of {total} problems shown; --max-errors 0 shows all" in output
+    assert f"✗ {total} problems" in output
+    code, output = run_validate(catalogue_dir, "--max-errors", "10", "--json")
+    data = json.loads(output)
+    assert (data["truncated"], data["total"], len(data["errors"])) == (True, len(full.problems), 10)
+    code, output = run_validate(catalogue_dir, "--max-errors", "0", "--json")
+    data = json.loads(output)
+    assert (data["truncated"], data["total"], len(data["errors"])) == (False, len(full.problems), len(full.problems))
+
+
+def test_a_table_with_problems_beyond_the_cap_is_never_remembered_as_valid(
+    catalogue_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _many_bad_years(catalogue_dir, 30)
+    put_bad_file(catalogue_dir, "project_partners_unknown_partner.csv", LINKS)
+    first = publish.validate(publish.load_catalogue(catalogue_dir), max_errors=1)
+    assert first.truncated and len({p.file for p in first.problems}) == 1
+    again = publish.validate(publish.load_catalogue(catalogue_dir), max_errors=0)
+    monkeypatch.setenv("PUBLISH_VALIDATION_CACHE", "off")
+    fresh = publish.validate(publish.load_catalogue(catalogue_dir), max_errors=0)
+    assert again.problems == fresh.problems
+    assert {PROJECTS, LINKS} <= {p.file for p in fresh.problems}
