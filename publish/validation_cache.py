@@ -268,6 +268,22 @@ def shacl_findings(graph: Any, check: Callable[[Any], list[Finding]]) -> list[Fi
     return findings
 
 
+def dcat_code() -> dict[str, str]:
+    """What decides the DCAT-AP.de check besides the metadata: the mapping, the graph, the
+    shapes and their checker, and rdflib's and pyshacl's versions."""
+    here = Path(__file__).parent
+    shapes = here.parent / "dcat_ap_de"
+    files = [here / n for n in ("dcat.py", "mapping.py", "vocabularies.py", "catalogue.py", "structured.py")]
+    files += sorted(shapes.rglob("*.py")) + sorted(shapes.rglob("*.ttl"))
+    code = {}
+    for path in files:
+        try:
+            code[str(path.relative_to(here.parent))] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            code[str(path)] = "unreadable"
+    return {**code, "rdflib": _version("rdflib"), "pyshacl": _version("pyshacl")}
+
+
 def coverage_ingredients(catalogue: Catalogue, tables: dict[tuple[str, str], Table], skip: set[str]) -> Any:
     """What the source-coverage check reads besides the tables' files: which tables, where,
     with which schemas, which files it skips, and which tables the descriptors declare."""

@@ -186,7 +186,8 @@ def test_problems_are_never_cached(catalogue_dir: Path, cache: Path, validated: 
 def test_a_corrupt_cache_is_ignored(catalogue_dir: Path, cache: Path, validated: list[list[str]]) -> None:
     assert run(catalogue_dir).valid
     found = sorted(cache.glob("*.json"))
-    assert len(found) == 4 + 4 + 1 + 1  # tables, their byte-level checks, source coverage, SHACL
+    # tables, their byte-level checks, source coverage, SHACL, the schemas' verdicts, the DCAT check
+    assert len(found) == 4 + 4 + 1 + 1 + 4 + 1
     for index, entry in enumerate(found):
         broken = [
             "{not json",
@@ -326,7 +327,8 @@ def test_each_file_is_hashed_once_per_run(catalogue_dir: Path, cache: Path, monk
     catalogue = load_catalogue(catalogue_dir)
     assert validate(catalogue).valid
     desired = desired_state(catalogue)
-    assert len(hashed) == len(set(hashed)) == 4
+    assert len(hashed) == len(set(hashed))  # the metadata files the DCAT check reads, once too
+    assert len([p for p in hashed if p.suffix == ".csv"]) == 4
     phases = next(r for p in desired for r in p.resources if r.identity == "phases")
     assert phases.digest == real(phases.path)
 
@@ -404,3 +406,33 @@ def test_shacl_violations_are_never_remembered(cache: Path) -> None:
     assert len(validation_cache.shacl_findings(graph, check("Warning"))) == 1
     assert validation_cache.shacl_findings(graph, check("Warning")) == []  # remembered: no violation
     assert calls == ["Violation", "Violation", "Warning"]
+
+
+def test_a_warm_run_imports_neither_frictionless_nor_rdflib(catalogue_dir: Path, cache: Path) -> None:
+    """Every answer remembered: the run is hashing and reading metadata (a fresh process)."""
+    import subprocess
+    import sys
+
+    assert run(catalogue_dir).valid
+    probe = (
+        "import sys; from publish import validate, load_catalogue; "
+        f"r = validate(load_catalogue({str(catalogue_dir)!r})); "
+        "print(r.valid, sorted(m for m in ('frictionless', 'rdflib', 'pyshacl', 'pyarrow') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "True []"
+
+
+def test_a_dcat_rule_only_the_shapes_know_is_found_with_a_warm_cache(catalogue_dir: Path, cache: Path) -> None:
+    assert run(catalogue_dir).valid
+    # the URI form passes the metadata checks; the shapes want an 8-digit municipality key
+    replace_once(catalogue_dir / "datasets/catalogue.yaml", "municipalityKey/05766044", "municipalityKey/0576604")
+    found = run(catalogue_dir).problems
+    assert [(p.code, p.file) for p in found] == [("dcat-ap-de", "datasets/catalogue.yaml")]
+
+
+def test_a_schema_made_invalid_is_found_with_a_warm_cache(catalogue_dir: Path, cache: Path) -> None:
+    assert run(catalogue_dir).valid
+    edit_schema(catalogue_dir, "phases", lambda s: field_of(s, "position").update(type="no-such-type"))
+    problems = run(catalogue_dir).problems
+    assert any(p.code == "schema-error" and "not a valid Table Schema" in p.message for p in problems), problems
