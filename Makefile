@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORTAL := portal/portal.sh
 
-.PHONY: install demo test test-ckan-2.11 chaos readme unit lint validate portal portal-env portal-stop portal-reset benchmark benchmark-peers benchmark-validation
+.PHONY: install demo test test-ckan-2.11 chaos readme unit lint validate portal portal-env portal-stop portal-reset benchmark benchmark-peers benchmark-rerun benchmark-validation
 
 $(BIN)/publish: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (found $$($(PYTHON) --version))"; exit 2; }
@@ -74,6 +74,9 @@ $(BENCH)/ckanapi/bin/ckanapi:
 $(BENCH)/frictionless/bin/frictionless:
 	$(PYTHON) -m venv $(BENCH)/frictionless
 	$(BENCH)/frictionless/bin/pip install --quiet 'frictionless[ckan]'
+
+benchmark-rerun: install  ## an unchanged rerun of a 50-dataset catalogue as a new process (warm and cold validation cache)
+	@eval "$$($(PORTAL) start)" && eval "$$($(PORTAL) env --sysadmin)" && $(BIN)/python -u benchmarks/unchanged_rerun.py $(RERUN_ARGS)
 
 benchmark-peers: install $(BENCH)/ckanapi/bin/ckanapi $(BENCH)/frictionless/bin/frictionless  ## publish one synthetic catalogue with ckanapi, frictionless and publish, rerun; one table
 	@eval "$$($(PORTAL) start)" && $(BIN)/python -u benchmarks/peers.py $(PEERS_ARGS)

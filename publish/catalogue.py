@@ -86,6 +86,8 @@ class Catalogue:
     _parsed: dict[Path, tuple[Any, list[Problem]]] = field(default_factory=dict, repr=False, compare=False)
     # Files' digests computed in this run (publish.mapping.run_digest), so each file is hashed once.
     digests: dict[Path, Any] = field(default_factory=dict, repr=False, compare=False)
+    # Descriptor paths resolved in this run (symlinks followed once; refusals are not remembered).
+    _resolved: dict[tuple[Path, str], Path] = field(default_factory=dict, repr=False, compare=False)
 
     def parsed(self, path: Path, problems: list[Problem] | None = None) -> Any:
         """The JSON or YAML file at ``path``, parsed once per catalogue by the one reader
@@ -119,7 +121,10 @@ class Catalogue:
 
     def resolve(self, dataset: Dataset, ref: str) -> Path:
         """Resolve a descriptor path of ``dataset``, refusing anything that leaves the catalogue."""
-        return resolve_inside(self.root, dataset.folder, ref)
+        key = (dataset.folder, ref)
+        if key not in self._resolved:
+            self._resolved[key] = resolve_inside(self.root, dataset.folder, ref)
+        return self._resolved[key]
 
 
 def resolve_inside(root: Path, base: Path, ref: str) -> Path:

@@ -190,7 +190,7 @@ def reader_names(titles: list[str | None]) -> list[str]:
     (``Projektpartner`` → ``projektpartner``, ``Übersicht 2024`` → ``ubersicht-2024``). The same
     steps here; a unit test holds them to the reader's own code.
     """
-    from frictionless import helpers  # the reader's own slugify (python-slugify)
+    from slugify.slugify import slugify  # what frictionless.helpers.slugify calls (python-slugify)
     from text_unidecode import unidecode  # python-slugify's transliteration (the mapper's gives the same)
 
     names = []
@@ -209,7 +209,7 @@ def reader_names(titles: list[str | None]) -> list[str]:
             seen[name] += 1
             name = f"{name}-{seen[name]}"
         numbered.append(name)
-    return [str(helpers.slugify(name)) for name in numbered]
+    return [str(slugify(name)) for name in numbered]
 
 
 def desired_package(
