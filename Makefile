@@ -30,8 +30,8 @@ readme: install  ## regenerate the README's generated examples (validate, push, 
 	@eval "$$($(PORTAL) start)" && eval "$$($(PORTAL) env --sysadmin)" && \
 	  README_PORTAL=1 $(BIN)/cog -r -I . README.md
 
-unit: install  ## the unit tests alone: no portal, nothing slow (seconds)
-	$(BIN)/pytest -q -m "not portal and not slow"
+unit: install  ## the unit tests alone: no portal, nothing slow, on both cores (seconds)
+	$(BIN)/pytest -q -n 2 -m "not portal and not slow"
 
 lint: install
 	$(BIN)/ruff check .

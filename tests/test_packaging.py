@@ -29,6 +29,7 @@ def test_there_are_nine_datasets() -> None:
     ]
 
 
+@pytest.mark.slow  # a Frictionless process per descriptor (about a second each)
 @pytest.mark.parametrize("descriptor", DESCRIPTORS, ids=lambda d: d.parent.name)
 def test_frictionless_validate_accepts_each_descriptor_on_its_own(descriptor: Path) -> None:
     result = subprocess.run(
