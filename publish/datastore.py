@@ -44,7 +44,7 @@ from .datastore_schema import (
     shape_of,
     table_digest,
 )
-from .portal import ALWAYS, UNPROCESSED, Portal, PortalRefusedError
+from .portal import ALWAYS, UNPROCESSED, Portal, PortalError, PortalRefusedError
 
 ROW_PAGE = 10_000  # rows per read-back page when comparing a table with the CSV
 PARALLEL = 2  # chunks in flight: CKAN writes a chunk row by row, so one request keeps about one core busy
@@ -109,9 +109,7 @@ def load_table(
     chunks = read_records(path, schema)
     first = next(chunks, [])
     try:
-        portal.action(
-            "datastore_create", {**create, "records": first}, retry=ALWAYS if pk_fields or not first else UNPROCESSED
-        )
+        _create_new_table(portal, {**create, "records": first}, retry=ALWAYS if pk_fields or not first else UNPROCESSED)
     except PortalRefusedError as exc:
         if not (pk_fields and first and exc.kind == "validation"):
             raise
@@ -121,6 +119,24 @@ def load_table(
     if progress and first:
         progress(len(first))
     return len(first) + _send(portal, resource_id, chunks, pk_fields, fresh=True, progress=progress, already=len(first))
+
+
+def _create_new_table(portal: Portal, create: dict[str, Any], *, retry: str) -> None:
+    """``datastore_create`` of a table the portal does not have yet, with its first records.
+
+    CKAN makes a table and its first rows in one database transaction. When the answer is an
+    HTTP 500 and the table does not exist afterwards, nothing happened, and the create is sent once
+    more. That is what the first loads on a new portal need: CKAN's DataStore creates a PostgreSQL
+    type on its first write, and when several creates arrive at once all but one can fail with
+    "type already exists" (HTTP 500). A 500 after which the table exists is not repeated: the caller
+    reports it, and the next run finds the table as it is.
+    """
+    try:
+        portal.action("datastore_create", create, retry=retry)
+    except PortalError as exc:
+        if exc.status != 500 or _table_exists(portal, create["resource_id"]):
+            raise
+        portal.action("datastore_create", create, retry=retry)
 
 
 def _send(

@@ -80,9 +80,17 @@ class InvalidCatalogueError(PublishError):
 
 
 class PortalError(PublishError):
-    """A request to the portal failed; exit code 3 (rerunning is safe)."""
+    """A request to the portal failed; exit code 3 (rerunning is safe).
+
+    ``status``: the HTTP status of the portal's answer, when there was one and it tells the
+    failure (a 5xx); None otherwise.
+    """
 
     exit_code = EXIT_PORTAL
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class TransientPortalError(PortalError):

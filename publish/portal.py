@@ -494,9 +494,12 @@ class Portal:
         if answer is not None:
             status = answer[0] if status is None else status
             if status is not None and (status in RETRY_STATUSES or status >= 500):
-                kind = "temporary " if status in RETRY_STATUSES else ""
+                kind = "a temporary error" if status in RETRY_STATUSES else "an error"
                 error = TransientPortalError if status in RETRY_STATUSES else PortalError
-                return error(f"{action}: the portal answered with a {kind}error (HTTP {status}, {answer[1]})")
+                return error(
+                    self.redact(f"{action}: the portal answered with {kind} (HTTP {status}, {answer[1]})"),
+                    status=status,
+                )
             if not answer[2]:
                 return NotCkanError(
                     f"{self.url} does not answer like a CKAN portal (HTTP {status}, {answer[1]} for "
@@ -599,19 +602,26 @@ def _unpack_answer(exc: ckanapi.CKANAPIError) -> tuple[int | None, str, bool] | 
         parsed = json.loads(text)
         is_ckan = isinstance(parsed, dict) and "success" in parsed
     except ValueError:
-        is_ckan = False
+        parsed, is_ckan = None, False
     head = text.lstrip()[:200].lower()
-    looks = (
-        "an HTML page"
-        if head.startswith(("<!doctype html", "<html")) or "<html" in head
-        else (
-            "JSON that is not CKAN's"
-            if text.lstrip()[:1] in "{[" and text.strip()
-            else "an empty body"
-            if not text.strip()
-            else "a body that is not JSON"
+    if is_ckan:
+        # CKAN's own error envelope, e.g. {"success": false, "error": {"message": "Internal Server Error"}}.
+        error = parsed.get("error") if isinstance(parsed, dict) else None
+        message = error.get("message") if isinstance(error, dict) else None
+        said = _printable(str(message))[:120] if message else ""
+        looks = f'CKAN says "{said}"; the portal\'s log has the cause' if said else "CKAN's JSON without a message"
+    else:
+        looks = (
+            "an HTML page"
+            if head.startswith(("<!doctype html", "<html")) or "<html" in head
+            else (
+                "JSON that is not CKAN's"
+                if text.lstrip()[:1] in "{[" and text.strip()
+                else "an empty body"
+                if not text.strip()
+                else "a body that is not JSON"
+            )
         )
-    )
     try:
         code = int(status)
     except (TypeError, ValueError):

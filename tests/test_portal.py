@@ -151,6 +151,12 @@ def test_whatever_the_http_library_raises_carries_no_token() -> None:
         (200, '{"hello": "world"}', NotCkanError, "JSON that is not CKAN's"),
         (502, "<html>" + "x" * 100_000 + "</html>", TransientPortalError, "HTTP 502, an HTML page"),
         (500, "Internal Server Error", PortalError, "HTTP 500"),
+        (
+            500,
+            '{"error": {"__type": "Internal Server Error", "message": "Internal Server Error"}, "success": false}',
+            PortalError,
+            'the portal answered with an error (HTTP 500, CKAN says "Internal Server Error"; the portal\'s log',
+        ),
     ],
 )
 def test_an_answer_that_is_not_ckans_is_one_sentence(status: int, body: str, expected: type, said: str) -> None:
@@ -158,3 +164,5 @@ def test_an_answer_that_is_not_ckans_is_one_sentence(status: int, body: str, exp
     error = portal._refused("status_show", ckanapi.CKANAPIError(repr(["http://x/api", status, body])))
     assert type(error) is expected
     assert said in str(error) and len(str(error)) < 400 and "<html" not in str(error)
+    if status >= 500:
+        assert isinstance(error, PortalError) and error.status == status

@@ -11,6 +11,9 @@ returns None (forward normally) or one fault:
 - ``"hang"``       wait ``hang_seconds`` (past the client's timeout), then drop the request
 - ``"slow-forward"`` hold the request ``hang_seconds`` BEFORE it reaches CKAN, then forward it
   (whether or not the client is still waiting): a portal slower than the client's timeout
+- ``"500"``        answer 500 with CKAN's own error envelope without forwarding (what CKAN
+  sends when an action raises, e.g. its DataStore's first-write race on a new portal)
+- ``"500-after"``  forward, let CKAN process it, then answer that 500
 - ``"corrupt"``    forward, then answer with one byte of the body changed (a damaged download)
 - ``"truncate"``   forward, then send half of the body and reset (an interrupted download)
 
@@ -41,6 +44,12 @@ def no_faults(n: int, method: str, path: str) -> str | None:
     """The schedule of a plain counting proxy: forward everything."""
     return None
 
+
+# The body CKAN's Action API answers when an action raises an exception it does not handle.
+CKAN_SERVER_ERROR = (
+    b'{"help": "http://127.0.0.1/api/3/action/help_show?name=datastore_create", '
+    b'"error": {"__type": "Internal Server Error", "message": "Internal Server Error"}, "success": false}'
+)
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
@@ -125,6 +134,8 @@ class FaultProxy:
                 fault = proxy._next(self.command, self.path)
                 if fault == "502":
                     return self._answer(502, b"<html>502 Bad Gateway (injected)</html>")
+                if fault == "500":
+                    return self._answer(500, CKAN_SERVER_ERROR, {"Content-Type": "application/json"})
                 if fault == "429":
                     return self._answer(429, b"slow down (injected)", {"Retry-After": "1"})
                 if fault == "reset":
@@ -142,6 +153,8 @@ class FaultProxy:
                     return self._answer_cut(status, payload, headers)
                 if fault == "502-after":
                     return self._answer(502, b"<html>502 Bad Gateway after processing (injected)</html>")
+                if fault == "500-after":
+                    return self._answer(500, CKAN_SERVER_ERROR, {"Content-Type": "application/json"})
                 if fault == "reset-after":
                     return self._reset()
                 return self._answer(status, payload, headers)

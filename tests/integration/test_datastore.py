@@ -232,3 +232,57 @@ def test_push_carries_out_the_planned_load_or_fails_it_saying_why(
     assert code == 0, report
     resource, _, schema = resources(ckan, catalogue)["phases"]
     assert_table_equals_csv(anonymous, resource, path, schema)
+
+
+def odd_creates(fault: str):
+    """A proxy schedule: every odd-numbered datastore_create gets ``fault``. With ``--jobs 1`` that
+    is each new table's first create; its one repeat (even-numbered) goes through."""
+    creates = iter(range(1, 1_000_000))
+
+    def schedule(n: int, method: str, path: str) -> str | None:
+        return fault if "datastore_create" in path and next(creates) % 2 else None
+
+    return schedule
+
+
+def test_a_new_table_whose_create_failed_with_500_and_left_nothing_is_created_once_more(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, anonymous: ckanapi.RemoteCKAN, ckan_url: str
+) -> None:
+    """What CKAN does on a new portal: its DataStore creates a PostgreSQL type on its first write,
+    and of several creates arriving at once all but one fail with HTTP 500 (nothing written). The
+    push sees that no table exists, sends that create once more, and completes."""
+    from tests.integration.fault_proxy import FaultProxy
+
+    proxy = FaultProxy(ckan_url, odd_creates("500"))
+    url = proxy.start()
+    try:
+        code, report = publisher.json("push", "--yes", "--jobs", "1", env={"CKAN_URL": url})
+    finally:
+        proxy.stop()
+    assert proxy.faults() == ["500"] * len(TABLES)
+    assert code == 0, report
+    for resource, path, schema in resources(ckan, catalogue).values():
+        assert_table_equals_csv(anonymous, resource, path, schema)
+
+
+def test_a_500_after_the_table_was_made_is_reported_and_the_rerun_converges(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, anonymous: ckanapi.RemoteCKAN, ckan_url: str
+) -> None:
+    """A 500 whose create did happen is not repeated blindly: the push says which load failed and
+    keeps the dataset private; the next run sees the table and leaves it right, without duplicates."""
+    from tests.integration.fault_proxy import FaultProxy
+
+    proxy = FaultProxy(ckan_url, odd_creates("500-after"))
+    url = proxy.start()
+    try:
+        code, report = publisher.json("push", "--yes", "--jobs", "1", env={"CKAN_URL": url})
+    finally:
+        proxy.stop()
+    assert code == 3, report
+    failed = [a for a in report["actions"] if a["outcome"] == "failed"]
+    assert failed and all(a["action"] == "datastore" for a in failed)
+    assert all('HTTP 500, CKAN says "Internal Server Error"' in a["detail"] for a in failed), failed
+    code, report = publisher.json("push", "--yes")
+    assert code == 0, report
+    for resource, path, schema in resources(ckan, catalogue).values():
+        assert_table_equals_csv(anonymous, resource, path, schema)
