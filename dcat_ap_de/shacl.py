@@ -53,6 +53,9 @@ def _prepared_queries() -> Iterator[None]:
     from rdflib.plugins.sparql import processor
 
     original = processor.SPARQLProcessor.query
+    if not _patchable(original):  # another rdflib: check unpatched (slower, same results)
+        yield
+        return
 
     def query(
         self: Any,
@@ -74,6 +77,20 @@ def _prepared_queries() -> Iterator[None]:
         yield
     finally:
         processor.SPARQLProcessor.query = original  # type: ignore[method-assign]
+
+
+# The parameters of rdflib's ``SPARQLProcessor.query`` that the wrapper above passes on, in order.
+_QUERY_PARAMETERS = ["self", "strOrQuery", "initBindings", "initNs", "base", "DEBUG"]
+
+
+def _patchable(method: Any) -> bool:
+    """Whether ``method`` takes exactly the parameters the wrapper passes (rdflib 6 and 7 do)."""
+    import inspect
+
+    try:
+        return list(inspect.signature(method).parameters) == _QUERY_PARAMETERS
+    except (TypeError, ValueError):
+        return False
 
 
 @cache

@@ -254,3 +254,27 @@ def test_validate_applies_the_shapes_beyond_the_metadata_checks(catalogue_dir: P
     assert error["field"] == "geocoding.uris"
     assert error["message"].startswith("DCAT-AP.de Konvention 08:")
     assert error["code"] == "dcat-ap-de"
+
+
+def test_the_installed_rdflib_gets_the_parse_once_speed_up() -> None:
+    """The SHACL check parses each SPARQL rule once by wrapping rdflib's ``SPARQLProcessor.query``
+    (dcat_ap_de.shacl); an rdflib whose method takes other parameters is checked unwrapped. This
+    test fails when an upgrade turns the speed-up off, so that it is noticed."""
+    from rdflib.plugins.sparql import processor
+
+    original = processor.SPARQLProcessor.query
+    assert shacl._patchable(original)
+    with shacl._prepared_queries():
+        assert processor.SPARQLProcessor.query is not original
+    assert processor.SPARQLProcessor.query is original
+
+
+def test_an_rdflib_with_another_query_signature_is_left_unwrapped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rdflib.plugins.sparql import processor
+
+    def other(self: object, query: object, **options: object) -> None:
+        return None
+
+    monkeypatch.setattr(processor.SPARQLProcessor, "query", other)
+    with shacl._prepared_queries():
+        assert processor.SPARQLProcessor.query is other
