@@ -268,9 +268,12 @@ def execute(plan: Plan, portal: Portal, progress: UploadProgress | None = None, 
             wait(futures.values(), return_when=FIRST_EXCEPTION)  # a failure is an outcome; an exception stops all
             for name, future in futures.items():
                 done[name] = future.result()
-        except BaseException:
+        except BaseException as exc:
             run.stop.set()  # Ctrl-C (or a bug): no further action starts
             pool.shutdown(wait=False, cancel_futures=True)
+            if isinstance(exc, _Stopped) and run.errors:
+                # A dataset that only stopped because another failed: raise what went wrong there.
+                raise run.errors[0] from None
             raise
         pool.shutdown()
     # Plan order, not completion order: each dataset's outcomes, in the order its actions were planned.
@@ -283,12 +286,20 @@ def execute(plan: Plan, portal: Portal, progress: UploadProgress | None = None, 
     return result
 
 
+class _Stopped(KeyboardInterrupt):
+    """Raised in a worker that meets the stop signal: another thread was interrupted or failed."""
+
+
 def _stopping_all(actions: list[Action], run: _Run) -> list[Outcome]:
     """One dataset in a worker thread; an exception (not a failed step: an interrupt or a bug)
-    stops the others before they start another step or dataset."""
+    stops the others before they start another step or dataset, and is the one ``execute`` raises."""
     try:
         return _apply_dataset(actions, run)
-    except BaseException:
+    except _Stopped:
+        raise
+    except BaseException as exc:
+        with run.lock:
+            run.errors.append(exc)
         run.stop.set()
         raise
 
@@ -306,7 +317,7 @@ def _apply_dataset(actions: list[Action], run: _Run) -> list[Outcome]:
     released_after = any(a.release for a in actions[last_table + 1 :])
     for index, action in enumerate(actions):
         if run.stop.is_set():
-            raise KeyboardInterrupt  # the run was interrupted: start nothing more
+            raise _Stopped  # the run was interrupted, or another dataset's thread failed: start nothing more
         if None in failed or (action.datastore and action.resource in failed):
             outcomes.append(Outcome(action, State.SKIPPED, "an earlier step for it failed"))
             incomplete = True
@@ -487,6 +498,8 @@ class _Run:
     created: dict[tuple[str, str | None], str] = field(default_factory=dict)
     unclear: set[tuple[str, str, str]] = field(default_factory=set)  # (dataset, package id, resource key)
     stop: threading.Event = field(default_factory=threading.Event)  # set on an interrupt: start nothing more
+    errors: list[BaseException] = field(default_factory=list)  # what stopped the run, first first
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def package_id(self, action: Action) -> str:
         return action.package_id or self.created[(action.dataset, None)]

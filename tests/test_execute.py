@@ -316,6 +316,25 @@ def test_an_interrupt_with_jobs_starts_no_further_step(first_plan: Any) -> None:
     assert all(p["private"] is False for p in portal.packages.values())
 
 
+def test_with_jobs_an_exception_in_one_dataset_is_what_the_run_raises(first_plan: Any) -> None:
+    """An exception that is not a failed step (a bug, a file gone) stops the other threads; the run
+    raises that exception, not the interrupt the stopped threads saw (the CLI said "Aborted!")."""
+    plan = first_plan()
+    datasets = list(dict.fromkeys(a.dataset for a in plan.actions))
+    last = datasets[-1]
+    portal = PortalDouble()
+    portal.delay = 0.05
+
+    def broken(name: str, data: dict[str, Any]) -> bool:
+        if name == "package_create" and data["name"] == last:
+            raise OSError("the file is gone")
+        return False
+
+    portal.refuse = broken
+    with pytest.raises(OSError, match="the file is gone"):
+        execute(plan, portal, jobs=len(datasets))  # type: ignore[arg-type]
+
+
 def test_the_command_line_default_of_jobs_is_the_librarys() -> None:
     import importlib
 
