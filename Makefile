@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORTAL := portal/portal.sh
+# Each target's own pytest temp folder: pytest keeps only its last 3 runs' folders in the shared
+# /tmp/pytest-of-$$USER, so a second test run on the machine could delete this one's files mid-run.
+TMPS := $(CURDIR)/.pytest-tmp
 
 .PHONY: install demo test test-ckan-2.11 chaos readme unit lint validate portal portal-env portal-stop portal-reset benchmark benchmark-peers benchmark-rerun benchmark-validation
 
@@ -31,7 +34,8 @@ readme: install  ## regenerate the README's generated examples (validate, push, 
 	  README_PORTAL=1 $(BIN)/cog -r -I . README.md
 
 unit: install  ## the unit tests alone: no portal, nothing slow, on both cores (seconds)
-	$(BIN)/pytest -q -n 2 -m "not portal and not slow"
+	@mkdir -p $(TMPS)
+	$(BIN)/pytest -q -n 2 -m "not portal and not slow" --basetemp=$(TMPS)/unit
 
 lint: install
 	$(BIN)/ruff check .
@@ -39,16 +43,16 @@ lint: install
 	$(BIN)/mypy
 
 test: install lint  ## lint, start the local CKAN, run the whole test suite
-	@eval "$$($(PORTAL) start)" && $(BIN)/pytest
+	@mkdir -p $(TMPS) && eval "$$($(PORTAL) start)" && $(BIN)/pytest --basetemp=$(TMPS)/test
 
 # The integration tests once more against CKAN 2.11 (a second portal: own state folder and ports).
 CKAN_211 := CKAN_VERSION=2.11.6 PORTAL_STATE=.portal-2.11 CKAN_PORT=5011 SOLR_PORT=8911 PG_PORT=54311 REDIS_PORT=63711
 test-ckan-2.11: install  ## run the integration tests against CKAN 2.11, then stop that portal
-	@export $(CKAN_211); eval "$$($(PORTAL) start)" && $(BIN)/pytest tests/integration; \
+	@mkdir -p $(TMPS); export $(CKAN_211); eval "$$($(PORTAL) start)" && $(BIN)/pytest tests/integration --basetemp=$(TMPS)/ckan-2.11; \
 	  status=$$?; $(PORTAL) stop; exit $$status
 
 chaos: install  ## the reliability trials alone (faults, kill -9, two spellings); prints seeds and figures
-	@eval "$$($(PORTAL) start)" && $(BIN)/pytest tests/reliability -q
+	@mkdir -p $(TMPS) && eval "$$($(PORTAL) start)" && $(BIN)/pytest tests/reliability -q --basetemp=$(TMPS)/chaos
 
 portal:  ## start the local CKAN (idempotent); prints export lines
 	@$(PORTAL) start
