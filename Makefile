@@ -30,8 +30,10 @@ readme: install  ## regenerate the README's generated examples (validate, push, 
 	@eval "$$($(PORTAL) start)" && eval "$$($(PORTAL) env --sysadmin)" && \
 	  README_PORTAL=1 $(BIN)/cog -r -I . README.md
 
+# One test file per worker (--dist loadfile): a file's tests share their imports, module fixtures and
+# the run's validation cache. The folders of portal tests are not even collected.
 unit: install  ## the unit tests alone: no portal, nothing slow, on both cores (seconds)
-	$(BIN)/pytest -q -n 2 -m "not portal and not slow"
+	$(BIN)/pytest -q -n 2 --dist loadfile -m "not portal and not slow" --ignore=tests/integration --ignore=tests/reliability
 
 lint: install
 	$(BIN)/ruff check .
