@@ -31,9 +31,11 @@ readme: install  ## regenerate the README's generated examples (validate, push, 
 	  README_PORTAL=1 $(BIN)/cog -r -I . README.md
 
 # One test file per worker (--dist loadfile): a file's tests share their imports, module fixtures and
-# the run's validation cache. The folders of portal tests are not even collected.
+# the run's validation cache. The folders of portal tests are not even collected. Compiled modules
+# are kept (__pycache__, gitignored) even where PYTHONDONTWRITEBYTECODE is set: otherwise each
+# worker and each subprocess a test starts compiles the project's modules again.
 unit: install  ## the unit tests alone: no portal, nothing slow, on both cores (seconds)
-	$(BIN)/pytest -q -n 2 --dist loadfile -m "not portal and not slow" --ignore=tests/integration --ignore=tests/reliability
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n 2 --dist loadfile -m "not portal and not slow" --ignore=tests/integration --ignore=tests/reliability
 
 lint: install
 	$(BIN)/ruff check .
