@@ -33,9 +33,11 @@ readme: install  ## regenerate the README's generated examples (validate, push, 
 # One test file per worker (--dist loadfile): a file's tests share their imports, module fixtures and
 # the run's validation cache. The folders of portal tests are not even collected. Compiled modules
 # are kept (__pycache__, gitignored) even where PYTHONDONTWRITEBYTECODE is set: otherwise each
-# worker and each subprocess a test starts compiles the project's modules again.
+# worker and each subprocess a test starts compiles the project's modules again. A passing test's
+# tmp_path is removed by its worker (kept when it fails), not thousands of files left for a later run.
 unit: install  ## the unit tests alone: no portal, nothing slow, on both cores (seconds)
-	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n 2 --dist loadfile -m "not portal and not slow" --ignore=tests/integration --ignore=tests/reliability
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n 2 --dist loadfile -o tmp_path_retention_policy=failed \
+	  -m "not portal and not slow" --ignore=tests/integration --ignore=tests/reliability
 
 lint: install
 	$(BIN)/ruff check .
