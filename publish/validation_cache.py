@@ -34,6 +34,7 @@ Pure apart from reading and writing the entries (and hashing the files).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -107,7 +108,9 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
+@functools.cache
 def _version(package: str) -> str:
+    """An installed package's version, read once per process (each read parses its metadata file)."""
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:

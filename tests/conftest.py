@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -15,16 +16,21 @@ REPO = Path(__file__).parent.parent
 
 @pytest.fixture(scope="session")
 def _session_validation_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("validated")
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, shared by its workers (entries are written atomically)
+    folder = base / "validated"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 @pytest.fixture(autouse=True)
 def _own_validation_cache(_session_validation_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The test run remembers valid tables in a folder of its own, never in the user's cache.
 
-    One folder for the whole run, as a steward's runs share one: a table is validated once per
-    content (its file, schema, referenced tables and the tool's code), so the many tests that
-    break one file of a copied catalogue re-validate only that file. The cache's own tests
+    One folder for the whole run (shared by the workers of `make unit`), as a steward's runs share
+    one: a table is validated once per content (its file, schema, referenced tables and the tool's
+    code), so the many tests that break one file of a copied catalogue re-validate only that file. The cache's own tests
     (tests/test_validation_cache.py) use fresh folders and prove it never lets a problem pass.
     """
     monkeypatch.setenv("PUBLISH_VALIDATION_CACHE", str(_session_validation_cache))

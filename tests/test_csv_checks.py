@@ -52,6 +52,8 @@ def test_a_good_file_has_no_problems(tmp_path: Path) -> None:
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "a PNG image"),
         (b"id,name\x00\x01\x02,year\n", "contains NUL bytes"),
     ],
+    # Fixed ids: every xdist worker must collect the same test names.
+    ids=["zip", "xlsx", "gzip", "pdf", "xls", "png", "nul"],
 )
 def test_a_file_that_is_no_csv_says_what_it_is(tmp_path: Path, content: bytes, says: str) -> None:
     ((code, row, message),) = check(tmp_path, content)

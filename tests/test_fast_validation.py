@@ -150,11 +150,19 @@ def _main_rows() -> list[list[str]]:
     return rows
 
 
+_FRICTIONLESS_SAID: dict[str, list[tuple]] = {}
+
+
 def _frictionless_errors(path: Path, schema: dict[str, Any], lookups: dict[str, tuple[Path, dict]]) -> list[tuple]:
-    resources = [_resource("main", path, schema)]
-    resources += [_resource(name, p, s) for name, (p, s) in lookups.items()]
-    report = Package(resources=resources).get_resource("main").validate(limit_errors=0)
-    return [_raw(e) for e in report.tasks[0].errors]
+    """Frictionless' errors; asked once per content (files, names, schemas), as both key modes give it the same."""
+    inputs = [(name, p.name, p.read_bytes().hex(), s) for name, (p, s) in {"main": (path, schema), **lookups}.items()]
+    key = json.dumps(inputs, sort_keys=True)
+    if key not in _FRICTIONLESS_SAID:
+        resources = [_resource("main", path, schema)]
+        resources += [_resource(name, p, s) for name, (p, s) in lookups.items()]
+        report = Package(resources=resources).get_resource("main").validate(limit_errors=0)
+        _FRICTIONLESS_SAID[key] = [_raw(e) for e in report.tasks[0].errors]
+    return copy.deepcopy(_FRICTIONLESS_SAID[key])
 
 
 def _resource(name: str, path: Path, schema: dict[str, Any]) -> Resource:

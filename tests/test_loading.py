@@ -7,12 +7,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 
 import publish
-from publish.loading import read_table, schema_dtypes
 from tests.conftest import REPO
+
+# pandas (and publish.loading, which needs it) is imported by the tests that use it, not when the
+# file is collected: the unit run's other worker never pays for it.
 
 TYPES_SCHEMA: dict[str, Any] = {
     "fields": [
@@ -52,6 +53,8 @@ def write_package(folder: Path, name: str, resources: dict[str, tuple[str, dict[
 
 
 def test_every_table_schema_type_gets_its_dtype(tmp_path: Path) -> None:
+    import pandas as pd
+
     write_package(tmp_path / "pulled" / "typen", "typen", {"types": (TYPES_CSV, TYPES_SCHEMA)})
     frame = publish.load("types", path=tmp_path / "pulled")
     expected = {
@@ -84,6 +87,8 @@ def test_every_table_schema_type_gets_its_dtype(tmp_path: Path) -> None:
 
 def test_shipped_schemas_give_the_dtypes_they_imply(tmp_path: Path) -> None:
     """The catalogue's own tables, as a pulled folder would hold them."""
+    import pandas as pd
+
     resources = {}
     for key in ("projects", "phases"):
         schema = json.loads((REPO / f"schemas/{key}.schema.json").read_text(encoding="utf-8"))
@@ -108,12 +113,18 @@ def test_shipped_schemas_give_the_dtypes_they_imply(tmp_path: Path) -> None:
 
 
 def test_schema_dtypes_lists_one_dtype_per_field() -> None:
+    import pandas as pd
+
+    from publish.loading import schema_dtypes
+
     dtypes = schema_dtypes(TYPES_SCHEMA)
     assert list(dtypes) == [f["name"] for f in TYPES_SCHEMA["fields"]]
     assert dtypes["count"] == pd.Int64Dtype() and dtypes["month"] == pd.PeriodDtype("M")
 
 
 def test_a_value_the_schema_does_not_allow_names_the_column(tmp_path: Path) -> None:
+    from publish.loading import read_table
+
     path = tmp_path / "x.csv"
     path.write_text("open\nvielleicht\n", encoding="utf-8")
     schema = {"fields": [{"name": "open", "type": "boolean", "trueValues": ["ja"], "falseValues": ["nein"]}]}
@@ -122,6 +133,8 @@ def test_a_value_the_schema_does_not_allow_names_the_column(tmp_path: Path) -> N
 
 
 def test_without_a_schema_pandas_infers(tmp_path: Path) -> None:
+    import pandas as pd
+
     write_package(tmp_path / "f", "fremd", {"werte": ("a,b\n1,x\n2,\n", None)})
     frame = publish.load("fremd", path=tmp_path / "f")
     assert frame["a"].dtype == pd.Int64Dtype()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from publish.cli import main
 from publish.mapping import desired_state
 from publish.report import Report
 from publish.validation import validate
+from tests.conftest import MINIMAL
 
 SCHEMAS = Path("schemas")
 
@@ -25,6 +27,28 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "validated"
     monkeypatch.setenv(validation_cache.ENV, str(folder))
     return folder
+
+
+@pytest.fixture(scope="module")
+def remembered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache filled by one cold, valid run of the minimal catalogue (in a folder of its own).
+
+    Its entries are keyed by content, not by folder (test_the_entries_serve_another_copy_of_the_same_content),
+    so a test that needs a warm cache starts from a copy instead of validating cold again.
+    """
+    folder = tmp_path_factory.mktemp("remembered")
+    catalogue = folder / "catalogue"
+    shutil.copytree(MINIMAL, catalogue, symlinks=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(validation_cache.ENV, str(folder / "validated"))
+        assert run(catalogue).valid
+    return folder / "validated"
+
+
+@pytest.fixture
+def warm(cache: Path, remembered: Path) -> None:
+    """The test's cache as a valid run of an unchanged copy of the minimal catalogue left it."""
+    shutil.copytree(remembered, cache)
 
 
 @pytest.fixture
@@ -86,6 +110,21 @@ def test_unchanged_rerun_skips_frictionless_with_the_same_report(
     assert cold.rows > 0
 
 
+def test_the_entries_serve_another_copy_of_the_same_content(
+    catalogue_dir: Path, cache: Path, remembered: Path, validated: list[list[str]]
+) -> None:
+    """What the warm-cache tests start from: entries written for one folder hold for another."""
+    assert catalogue_dir.parent != remembered.parent
+    shutil.copytree(remembered, cache)
+    found = sorted(p.name for p in cache.glob("*.json"))
+    report = run(catalogue_dir)
+    assert report.valid
+    assert validated == []  # every table remembered
+    assert sorted(p.name for p in cache.glob("*.json")) == found  # nothing new to write
+    assert report.rows > 0
+
+
+@pytest.mark.usefixtures("warm")
 def test_one_changed_byte_of_a_csv_is_found_with_a_warm_cache(catalogue_dir: Path, cache: Path) -> None:
     assert run(catalogue_dir).valid
     phases = catalogue_dir / "datasets/phases/phases.csv"
@@ -98,6 +137,7 @@ def test_one_changed_byte_of_a_csv_is_found_with_a_warm_cache(catalogue_dir: Pat
     assert (problem.code, problem.row, problem.field) == ("type-error", 2, "position")
 
 
+@pytest.mark.usefixtures("warm")
 def test_a_tighter_max_length_is_found_with_a_warm_cache(catalogue_dir: Path, cache: Path) -> None:
     assert run(catalogue_dir).valid
     edit_schema(catalogue_dir, "projects", lambda s: field_of(s, "name")["constraints"].update(maxLength=5))
@@ -106,6 +146,7 @@ def test_a_tighter_max_length_is_found_with_a_warm_cache(catalogue_dir: Path, ca
     assert any("maxLength" in p.message for p in report.problems)
 
 
+@pytest.mark.usefixtures("warm")
 def test_a_removed_enum_value_is_found_with_a_warm_cache(catalogue_dir: Path, cache: Path) -> None:
     assert run(catalogue_dir).valid
 
@@ -118,6 +159,7 @@ def test_a_removed_enum_value_is_found_with_a_warm_cache(catalogue_dir: Path, ca
     assert [(p.code, p.row, p.field, p.value) for p in found] == [("constraint-error", 2, "field_of_action", "Umwelt")]
 
 
+@pytest.mark.usefixtures("warm")
 def test_a_changed_key_of_a_table_in_the_same_dataset_is_found(catalogue_dir: Path, cache: Path) -> None:
     """project_partners.project_id refers to projects.id (foreignKeys inside the dataset)."""
     assert run(catalogue_dir).valid
@@ -128,6 +170,7 @@ def test_a_changed_key_of_a_table_in_the_same_dataset_is_found(catalogue_dir: Pa
     assert [(p.code, p.row, p.value) for p in found] == [("foreign-key", 2, "projekt-eins")]
 
 
+@pytest.mark.usefixtures("warm")
 def test_a_changed_key_of_a_table_in_another_dataset_is_found(catalogue_dir: Path, cache: Path) -> None:
     """project_partners.partner_id refers to the partners dataset (catalogueForeignKeys)."""
     assert run(catalogue_dir).valid
@@ -138,6 +181,7 @@ def test_a_changed_key_of_a_table_in_another_dataset_is_found(catalogue_dir: Pat
     assert "dataset 'partners'" in found[0].message
 
 
+@pytest.mark.usefixtures("warm")
 def test_a_changed_type_of_a_referenced_key_is_part_of_the_key(catalogue_dir: Path, cache: Path) -> None:
     """The referenced table's schema counts too: its values are compared as it types them."""
     assert run(catalogue_dir).valid
@@ -146,6 +190,7 @@ def test_a_changed_type_of_a_referenced_key_is_part_of_the_key(catalogue_dir: Pa
     assert "constraint-error" in codes(report, "phases.csv")  # 'alpha' is too long now
 
 
+@pytest.mark.usefixtures("warm")
 def test_only_the_tables_that_depend_on_a_change_are_validated_again(
     catalogue_dir: Path, cache: Path, validated: list[list[str]]
 ) -> None:
@@ -158,6 +203,7 @@ def test_only_the_tables_that_depend_on_a_change_are_validated_again(
     assert validated == [["phases"], ["projects"]]
 
 
+@pytest.mark.usefixtures("warm")
 def test_a_table_with_a_key_to_a_remembered_sibling_is_validated_with_it(
     catalogue_dir: Path, cache: Path, validated: list[list[str]]
 ) -> None:
@@ -183,6 +229,7 @@ def test_problems_are_never_cached(catalogue_dir: Path, cache: Path, validated: 
     assert len(entries(cache)) == 5
 
 
+@pytest.mark.usefixtures("warm")
 def test_a_corrupt_cache_is_ignored(catalogue_dir: Path, cache: Path, validated: list[list[str]]) -> None:
     assert run(catalogue_dir).valid
     found = sorted(cache.glob("*.json"))
@@ -260,6 +307,7 @@ def test_a_referenced_table_edited_during_validation_is_not_remembered(
     assert [(p.code, p.value) for p in found] == [("foreign-key", "institut-b")]
 
 
+@pytest.mark.usefixtures("warm")
 def test_another_tool_version_does_not_trust_the_entries(
     catalogue_dir: Path, cache: Path, monkeypatch: pytest.MonkeyPatch, validated: list[list[str]]
 ) -> None:
@@ -333,6 +381,7 @@ def test_each_file_is_hashed_once_per_run(catalogue_dir: Path, cache: Path, monk
     assert phases.digest == real(phases.path)
 
 
+@pytest.mark.usefixtures("warm")
 def test_a_byte_that_is_not_utf8_is_found_with_a_warm_cache(catalogue_dir: Path, cache: Path) -> None:
     """The byte-level checks are remembered too (per file and field names), and redone on a change."""
     assert run(catalogue_dir).valid
@@ -408,6 +457,7 @@ def test_shacl_violations_are_never_remembered(cache: Path) -> None:
     assert calls == ["Violation", "Violation", "Warning"]
 
 
+@pytest.mark.usefixtures("warm")
 def test_a_warm_run_imports_neither_frictionless_nor_rdflib(catalogue_dir: Path, cache: Path) -> None:
     """Every answer remembered: the run is hashing and reading metadata (a fresh process)."""
     import subprocess
@@ -423,6 +473,7 @@ def test_a_warm_run_imports_neither_frictionless_nor_rdflib(catalogue_dir: Path,
     assert done.stdout.strip() == "True []"
 
 
+@pytest.mark.usefixtures("warm")
 def test_a_dcat_rule_only_the_shapes_know_is_found_with_a_warm_cache(catalogue_dir: Path, cache: Path) -> None:
     assert run(catalogue_dir).valid
     # the URI form passes the metadata checks; the shapes want an 8-digit municipality key
@@ -431,6 +482,7 @@ def test_a_dcat_rule_only_the_shapes_know_is_found_with_a_warm_cache(catalogue_d
     assert [(p.code, p.file) for p in found] == [("dcat-ap-de", "datasets/catalogue.yaml")]
 
 
+@pytest.mark.usefixtures("warm")
 def test_a_schema_made_invalid_is_found_with_a_warm_cache(catalogue_dir: Path, cache: Path) -> None:
     assert run(catalogue_dir).valid
     edit_schema(catalogue_dir, "phases", lambda s: field_of(s, "position").update(type="no-such-type"))
