@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,14 +33,21 @@ Cell = tuple[str, str, str, str]  # dataset, resource, row id, column
 
 
 def check_source_coverage(
-    catalogue: Catalogue, tables: Mapping[tuple[str, str], Table], files_with_problems: Iterable[str]
+    catalogue: Catalogue,
+    tables: Mapping[tuple[str, str], Table],
+    files_with_problems: Iterable[str],
+    limit: int = 0,
+    omitted: dict[str, int] | None = None,
 ) -> list[Problem]:
     """Problems for filled cells without a source and for sources rows that point at nothing.
 
     ``tables`` are the readable tables by (dataset, resource); tables whose file is among
     ``files_with_problems`` are not checked (and when the sources table is one, nothing is).
     Each table is read once, row by row: memory is the sources table's rows and the problems,
-    not the tables (a 1 GiB table costs no more than a small one).
+    not the tables (a 1 GiB table costs no more than a small one). With a ``limit`` (0: none), a
+    table's cells without a source are kept only up to the row where the ``limit``-th is found
+    (so the first ``limit`` in report order are among them); the others are counted in
+    ``omitted`` by file.
     """
     skip = set(files_with_problems)
     sources = tables.get(SOURCES)
@@ -60,7 +68,10 @@ def check_source_coverage(
     uncovered: list[Problem] = []
     for key, table in usable.items():
         seen = found[key] = set()
-        uncovered += _uncovered(key, table, covered, sources, wanted.get(key, set()), seen)
+        found_here = _uncovered(key, table, covered, sources, wanted.get(key, set()), seen, limit)
+        uncovered += found_here.kept
+        if found_here.omitted and omitted is not None:
+            omitted[table.shown] = omitted.get(table.shown, 0) + found_here.omitted
     problems = []
     if sources is not None:
         problems += _check_sources(sources, entries, usable, declared, found)
@@ -153,19 +164,28 @@ def _uncovered(
     sources: Table | None,
     wanted: set[str],
     seen: set[str],
-) -> list[Problem]:
-    """Problems for the filled cells without a source; adds to ``seen`` the ``wanted`` row ids the table has."""
+    limit: int = 0,
+) -> _Found:
+    """Problems for the filled cells without a source; adds to ``seen`` the ``wanted`` row ids the table has.
+
+    With a ``limit``, the problems of rows after the one holding the ``limit``-th are only counted.
+    """
     missing = set(table.schema.get("missingValues", [""]))
     where = sources.shown if sources is not None else "datasets/sources/sources.csv"
-    problems = []
+    problems: list[Problem] = []
+    result = _Found(problems)
     # A row that names its own source needs no look at its cells.
     for number, row_id, cells, vouched in _scan(table, ROW_SOURCE):
         if row_id in wanted:
             seen.add(row_id)
         if vouched or cells.get(ROW_SOURCE, "").strip():
             continue
+        full = bool(limit) and len(problems) >= limit
         for field, value in cells.items():
             if value in missing or not value.strip() or (*key, row_id, field) in covered:
+                continue
+            if full:
+                result.omitted += 1
                 continue
             problems.append(
                 Problem(
@@ -178,7 +198,13 @@ def _uncovered(
                     value=value,
                 )
             )
-    return problems
+    return result
+
+
+@dataclass
+class _Found:
+    kept: list[Problem]
+    omitted: int = 0
 
 
 def _unknown(sources: Table, number: int, field: str, value: str, what: str) -> Problem:

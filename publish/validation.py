@@ -111,13 +111,16 @@ def validate(
             report.rows += rows
     # Every filled cell must name the page that states it (row source_url or the sources table).
     skip = {p.file for p in report.problems} | budget.files  # table problems may wait in the budget
+    omitted: dict[str, int] = {}  # cells without a source beyond the cap, counted by file
     report.problems += validation_cache.unless_clean(
         catalogue,
         "sources",
         [t.path for t in tables.values()],
         validation_cache.coverage_ingredients(catalogue, tables, skip),
-        lambda: check_source_coverage(catalogue, tables, skip),
+        lambda: check_source_coverage(catalogue, tables, skip, budget.limit, omitted),
     )
+    budget.found += sum(omitted.values())
+    budget.files |= set(omitted)
     return budget.cut(report)
 
 

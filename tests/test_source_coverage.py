@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -217,3 +218,33 @@ def test_the_streaming_row_scan_reads_rows_as_dictreader_does(tmp_path: Path, te
     for (_, _, cells, vouched), (_, _, want) in zip(fast, expected, strict=True):
         assert vouched == bool(want.get(ROW_SOURCE, "").strip())
         assert cells == ({} if vouched else want)
+
+
+def test_cells_without_a_source_beyond_max_errors_are_counted_not_kept(
+    catalogue: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publish import validation
+
+    returned: list[int] = []
+    check = validation.check_source_coverage
+
+    def counted(*args: Any) -> list[Problem]:
+        found = check(*args)
+        returned.append(len(found))
+        return found
+
+    monkeypatch.setattr(validation, "check_source_coverage", counted)
+    monkeypatch.setenv("PUBLISH_VALIDATION_CACHE", "off")
+    rows = "".join(f"r{i},Name {i},Notiz {i},\n" for i in range(200))
+    (catalogue / THINGS).write_text(f"id,name,note,source_url\n{rows}", encoding="utf-8")
+    everything = publish.validate(publish.load_catalogue(catalogue), max_errors=0)
+    assert len(everything.problems) == 600 and everything.total is None
+    assert {p.code for p in everything.problems} == {"source-missing"}
+    for limit in (1, 4, 599):
+        cut = publish.validate(publish.load_catalogue(catalogue), max_errors=limit)
+        assert (cut.truncated, cut.total) == (True, 600)
+        assert located(cut.problems) == located(everything.problems)[:limit]
+    # Memory: the check itself keeps the problems up to the row of the limit-th (3 cells a row).
+    assert returned == [600, 3, 6, 600]
+    kept = publish.validate(publish.load_catalogue(catalogue), max_errors=600)
+    assert not kept.truncated and located(kept.problems) == located(everything.problems)
