@@ -8,7 +8,7 @@ PORTAL := portal/portal.sh
 # /tmp/pytest-of-$$USER, so a second test run on the machine could delete this one's files mid-run.
 TMPS := $(CURDIR)/.pytest-tmp
 
-.PHONY: install demo test test-ckan-2.11 chaos readme unit lint validate portal portal-env portal-stop portal-reset benchmark benchmark-peers benchmark-rerun benchmark-validation
+.PHONY: install demo test test-ckan-2.11 chaos readme unit lint validate portal portal-env portal-stop portal-reset benchmark benchmark-keyed benchmark-peers benchmark-rerun benchmark-validation
 
 $(BIN)/publish: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (found $$($(PYTHON) --version))"; exit 2; }
@@ -75,6 +75,9 @@ portal-reset:  ## stop and wipe the portal's state folder
 benchmark: install  ## push a 1 GiB file, then load 1M rows into the DataStore; print time and peak memory
 	@eval "$$($(PORTAL) start)" && $(BIN)/python -u benchmarks/push_large_file.py --no-datastore && \
 	  $(BIN)/python -u benchmarks/datastore_load.py
+
+benchmark-keyed: install  ## push a 1 GiB file with a primary key (no DataStore): peak memory of validation and push against issue 13's goal (KEYED_ARGS=--size-mb N)
+	@eval "$$($(PORTAL) start)" && $(BIN)/python -u benchmarks/push_large_file.py --keyed --no-datastore $(KEYED_ARGS)
 
 # The peers, each in its own venv under .bench/ (gitignored), for benchmarks/peers.py.
 BENCH := .bench

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .cli_common import connect, connection_options, fail, json_option
+from .cli_common import connect, connection_options, fail, json_option, max_errors_option
 from .errors import EXIT_USAGE, PublishError
 from .report import for_terminal
 from .units import human_bytes
@@ -43,6 +43,7 @@ DOWNLOADED, PRESENT, FAILED = "downloaded", "present", "failed"
 )
 @connection_options("CKAN portal base URL. Env: CKAN_URL. CKAN_API_TOKEN is used when set (private datasets).")
 @json_option
+@max_errors_option
 def pull(
     datasets: tuple[str, ...],
     all_datasets: bool,
@@ -145,6 +146,12 @@ def _print_result(result: PullResult) -> None:
     if not result.ok:
         click.secho(f"✗ pull incomplete (see above): {stats}; rerunning is safe", fg="red")
     elif not result.report.valid:
-        click.secho(f"✗ pulled, but {len(result.report.problems)} problem(s) against the schema: {stats}", fg="red")
+        report = result.report
+        if report.truncated:
+            click.secho(
+                f"{len(report.problems):,} of {report.total:,} problems shown; --max-errors 0 shows all", fg="yellow"
+            )
+        found = report.total if report.truncated and report.total is not None else len(report.problems)
+        click.secho(f"✗ pulled, but {found:,} problem(s) against the schema: {stats}", fg="red")
     else:
         click.secho(f"✓ pulled into {result.target}/: {stats}", fg="green")

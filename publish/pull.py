@@ -125,6 +125,8 @@ class PullResult:
             "duration_s": round(self.duration_s, 3),
             "datasets": [p.to_dict() for p in self.packages],
             "errors": self.report.to_dict()["errors"],
+            "truncated": self.report.truncated,
+            "total": self.report.to_dict()["total"],
             "checked": {"datasets": self.report.datasets, "resources": self.report.resources, "rows": self.report.rows},
         }
 
@@ -136,6 +138,7 @@ def pull(
     to: str | os.PathLike[str] = "pulled",
     organization: str | None = None,
     progress: FileProgress | None = None,
+    max_errors: int | None = None,
 ) -> PullResult:
     """Download datasets from the portal into ``to/<dataset>/`` as verified Data Package folders.
 
@@ -143,7 +146,9 @@ def pull(
     ``organization`` visible to the token (public ones when anonymous). Each folder gets a
     ``datapackage.json`` mapped back from CKAN plus the resource files, each checked against the
     portal's sha256 and size before it is kept. A rerun skips files already present and correct.
-    Failures are recorded per dataset and file (``result.ok``), invalid data in ``result.report``.
+    Failures are recorded per dataset and file (``result.ok``), invalid data in ``result.report``,
+    which keeps the first ``max_errors`` problems (as in ``validate``: None the default, 0 all)
+    and counts every one (``report.total``).
     """
     started = time.monotonic()
     portal = connect(portal)
@@ -161,7 +166,7 @@ def pull(
         result.packages.append(outcome)
         if outcome.folder is not None:
             pulled.append((outcome, _tables_of(remote, target / remote.folder, result.report)))
-    _validate_pulled(pulled, result.report)
+    _validate_pulled(pulled, result.report, max_errors)
     result.report.datasets = len(result.packages)
     result.requests = portal.requests_made
     result.bytes_downloaded = downloaded.bytes
@@ -384,7 +389,9 @@ def _tables_of(remote: RemotePackage, folder: Path, report: Report) -> list[Tabl
     return tables
 
 
-def _validate_pulled(pulled: list[tuple[PackageResult, list[Table]]], report: Report) -> None:
+def _validate_pulled(
+    pulled: list[tuple[PackageResult, list[Table]]], report: Report, max_errors: int | None = None
+) -> None:
     """Validate the pulled datasets together; problems are worded as in ``validate``.
 
     Keys to other datasets (``catalogueForeignKeys``, which name datasets by their CKAN name)
@@ -403,6 +410,8 @@ def _validate_pulled(pulled: list[tuple[PackageResult, list[Table]]], report: Re
             outcome.notes.append(
                 "keys to " + ", ".join(f"'{m}'" for m in missing) + " not checked: pull that dataset too (or --all)"
             )
-    problems, rows = validate_tables([tables for _, tables in pulled])
-    report.problems += problems
-    report.rows += rows
+    found = validate_tables([tables for _, tables in pulled], max_errors=max_errors)
+    if found.truncated and found.total is not None:
+        report.total = len(report.problems) + found.total
+    report.problems += found.problems
+    report.rows += found.rows

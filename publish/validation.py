@@ -111,13 +111,16 @@ def validate(
             report.rows += rows
     # Every filled cell must name the page that states it (row source_url or the sources table).
     skip = {p.file for p in report.problems} | budget.files  # table problems may wait in the budget
+    omitted: dict[str, int] = {}  # cells without a source beyond the cap, counted by file
     report.problems += validation_cache.unless_clean(
         catalogue,
         "sources",
         [t.path for t in tables.values()],
         validation_cache.coverage_ingredients(catalogue, tables, skip),
-        lambda: check_source_coverage(catalogue, tables, skip),
+        lambda: check_source_coverage(catalogue, tables, skip, budget.limit, omitted),
     )
+    budget.found += sum(omitted.values())
+    budget.files |= set(omitted)
     return budget.cut(report)
 
 
@@ -229,15 +232,21 @@ def _metadata_files(catalogue: Catalogue) -> list[Path]:
     return [f for f in files if f is not None and f.is_file()]
 
 
-def validate_tables(packages: list[list[Table]]) -> tuple[list[Problem], int]:
+def validate_tables(packages: list[list[Table]], max_errors: int | None = None) -> Report:
     """Validate Data Packages outside any catalogue (e.g. pulled ones), each given as its tables.
 
     The same byte-level and Frictionless checks as :func:`validate`, with problems worded the
     same way; each file is read once by the byte-level checks. Foreign keys are checked inside
     each package, and ``catalogueForeignKeys`` against the tables of the other packages given
-    (keyed by their dataset's key) where the referenced table is among them. Returns problems
-    and rows read.
+    (keyed by their dataset's key) where the referenced table is among them. Returns a report
+    with the problems, rows read and ``total``; as in :func:`validate`, it keeps the first
+    ``max_errors`` problems (default :data:`MAX_ERRORS`, else :data:`DEFAULT_MAX_ERRORS`; 0 keeps
+    all) and counts the rest.
     """
+    if max_errors is None:
+        chosen = MAX_ERRORS.get()
+        max_errors = DEFAULT_MAX_ERRORS if chosen is None else chosen
+    budget = _Budget(max_errors)
     problems: list[Problem] = []
     readable: dict[tuple[str, str], Table] = {}
     for table in (t for tables in packages for t in tables):
@@ -247,13 +256,14 @@ def validate_tables(packages: list[list[Table]]) -> tuple[list[Problem], int]:
         if not found:
             readable[(table.dataset.folder_name, table.spec.name)] = table
     rows = 0
+    budget.mark = len(problems)
     for tables in packages:
         own = [t for t in tables if readable.get((t.dataset.folder_name, t.spec.name)) is t]
         if own:
-            found, read = _validate_tables(own, readable)
+            found, read = _validate_tables(own, readable, budget=budget)
             problems += found
             rows += read
-    return problems, rows
+    return budget.cut(Report(problems=problems, rows=rows))
 
 
 def schema_problems(schema: dict[str, Any], shown: str) -> list[Problem]:

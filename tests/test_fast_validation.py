@@ -291,6 +291,45 @@ def test_a_large_file_in_many_blocks_matches(tmp_path: Path, monkeypatch: pytest
     assert len(expected) > 2000
 
 
+def test_foreign_keys_to_a_large_table_are_looked_up_on_disk_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key_mode: str
+) -> None:
+    """A composite and a self-referencing foreign key, keys partly empty, in many blocks: the keys
+    of a table over SPILL_BYTES ("spilled") are looked up in a file on disk, with the same errors."""
+    monkeypatch.setattr(fast_validation, "BLOCK_BYTES", 4096)
+    opened: list[object] = []
+    original = fast_validation._DiskKeys.__init__
+
+    def counted(self: object) -> None:
+        opened.append(self)
+        original(self)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fast_validation._DiskKeys, "__init__", counted)
+    lookup_schema = {"fields": [_field("a"), _field("b", "integer")], "primaryKey": ["a", "b"]}
+    lookup_rows = [[f"k{i % 40}", str(i)] for i in range(1500)] + [["", "7"], ["null", "3"]]
+    lookup = _write(tmp_path / "lookup.csv", ["a", "b"], lookup_rows)
+    schema = {
+        "fields": [_field("id", "integer"), _field("x"), _field("y", "integer"), _field("up", "integer")],
+        "primaryKey": ["id"],
+        "foreignKeys": [
+            {"fields": ["x", "y"], "reference": {"resource": "lookup", "fields": ["a", "b"]}},
+            {"fields": ["up"], "reference": {"resource": "", "fields": ["id"]}},
+        ],
+    }
+    odd = [["k1", "41"], ["k1", "42"], ["", "7"], ["", "8"], ["k3", ""], ["", ""], ["null", "3"], ["k5", "0045"]]
+    rows = []
+    for i in range(1, 2500):
+        x, y = odd[i % len(odd)] if i % 3 == 0 else [f"k{i % 40}", str(i % 1600)]
+        rows.append([str(i), x, y, "" if i % 5 == 0 else str(i % 2700)])
+    main = _write(tmp_path / "main.csv", ["id", "x", "y", "up"], rows)
+    lookups = {"lookup": (lookup, lookup_schema)}
+    expected = _frictionless_errors(main, schema, lookups)
+    assert _fast_errors(main, schema, lookups) == expected
+    assert len(opened) == (2 if key_mode == "spilled" else 0)
+    codes = [e[0] for e in expected]
+    assert codes.count("foreign-key") > 300 and set(codes) == {"foreign-key"}
+
+
 # ---------------------------------------------------------------------------- fixture catalogues
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -173,3 +174,77 @@ def test_the_cli_reports_it_like_any_other_problem(catalogue: Path) -> None:
     assert {"file": THINGS, "row": 3, "field": "name", "code": "source-missing", "value": "Beta"} in [
         {k: e[k] for k in ("file", "row", "field", "code", "value")} for e in errors
     ]
+
+
+def test_a_sources_row_may_name_a_row_that_has_its_own_source(catalogue: Path) -> None:
+    # Row 'a' has a source_url: its id is still found, so the sources row points at something.
+    add_sources(
+        catalogue, f"things,things,b,name,{URL},,", f"things,things,b,id,{URL},,", f"things,things,a,name,{URL},,"
+    )
+    assert problems(catalogue) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "id,name,source_url\na,Alpha,\nb,Beta,https://example.org/\n",
+        "id,name,source_url\n\na,Alpha\n\nb,Beta,https://example.org/,extra,more\n\n",  # short, long, blank lines
+        "id,name,id,source_url\na,Alpha,c,\nb,Beta\nd,Delta,e,https://example.org/\n",  # a repeated column name
+        "id,source_url,name,source_url\na,https://example.org/,Alpha,\nb,,Beta,https://example.org/\nc,x\n",
+        'id,name,source_url\n"a\nb","Al,pha", \nc,,"https://example.org/"\n',  # quoted cells, a blank source
+        "",
+        "id,name,source_url\n",
+    ],
+)
+@pytest.mark.parametrize("key", [["id"], [], ["name", "id"]])
+def test_the_streaming_row_scan_reads_rows_as_dictreader_does(tmp_path: Path, text: str, key: list[str]) -> None:
+    import csv
+    from types import SimpleNamespace
+
+    from publish.source_coverage import KEY_SEPARATOR, ROW_SOURCE, _scan
+
+    path = tmp_path / "t.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    table = SimpleNamespace(path=path, schema={"primaryKey": key} if key else {})
+    with path.open(encoding="utf-8", newline="") as handle:
+        expected = []
+        for number, row in enumerate(csv.DictReader(handle), start=2):
+            cells = {k: v or "" for k, v in row.items() if k is not None}
+            row_id = KEY_SEPARATOR.join(cells.get(k, "") for k in key) if key else str(number)
+            expected.append((number, row_id, cells))
+    assert [(n, i, c) for n, i, c, _ in _scan(table, None)] == expected  # type: ignore[arg-type]
+    fast = list(_scan(table, ROW_SOURCE))  # type: ignore[arg-type]
+    assert [(n, i) for n, i, _, _ in fast] == [(n, i) for n, i, _ in expected]
+    for (_, _, cells, vouched), (_, _, want) in zip(fast, expected, strict=True):
+        assert vouched == bool(want.get(ROW_SOURCE, "").strip())
+        assert cells == ({} if vouched else want)
+
+
+def test_cells_without_a_source_beyond_max_errors_are_counted_not_kept(
+    catalogue: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publish import validation
+
+    returned: list[int] = []
+    check = validation.check_source_coverage
+
+    def counted(*args: Any) -> list[Problem]:
+        found = check(*args)
+        returned.append(len(found))
+        return found
+
+    monkeypatch.setattr(validation, "check_source_coverage", counted)
+    monkeypatch.setenv("PUBLISH_VALIDATION_CACHE", "off")
+    rows = "".join(f"r{i},Name {i},Notiz {i},\n" for i in range(200))
+    (catalogue / THINGS).write_text(f"id,name,note,source_url\n{rows}", encoding="utf-8")
+    everything = publish.validate(publish.load_catalogue(catalogue), max_errors=0)
+    assert len(everything.problems) == 600 and everything.total is None
+    assert {p.code for p in everything.problems} == {"source-missing"}
+    for limit in (1, 4, 599):
+        cut = publish.validate(publish.load_catalogue(catalogue), max_errors=limit)
+        assert (cut.truncated, cut.total) == (True, 600)
+        assert located(cut.problems) == located(everything.problems)[:limit]
+    # Memory: the check itself keeps the problems up to the row of the limit-th (3 cells a row).
+    assert returned == [600, 3, 6, 600]
+    kept = publish.validate(publish.load_catalogue(catalogue), max_errors=600)
+    assert not kept.truncated and located(kept.problems) == located(everything.problems)

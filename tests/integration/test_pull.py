@@ -342,3 +342,35 @@ def test_usage_errors_exit_2(puller: Puller, tmp_path: Path) -> None:
     finally:
         os.chdir(cwd)
     assert code == 2 and "--organization" in report["error"]
+
+
+def test_pull_keeps_max_errors_problems_and_counts_them_all(
+    published: Path, puller: Puller, ckan: ckanapi.RemoteCKAN, tmp_path: Path
+) -> None:
+    # The phases table on the portal gets every row twice: key errors in each repeated row.
+    name = names(published)["phases"]
+    original = (published / "datasets/phases/phases.csv").read_bytes()
+    _header, *rows = original.splitlines(keepends=True)
+    doubled = tmp_path / "phases.csv"
+    doubled.write_bytes(original + b"".join(rows))
+    resource = ckan.action.package_show(id=name)["resources"][0]
+    with doubled.open("rb") as upload:
+        digest = file_digest(doubled)
+        ckan.action.resource_patch(
+            id=resource["id"], upload=upload, hash=digest.md5, sha256=digest.sha256, size=doubled.stat().st_size
+        )
+    code, report = puller.json(name, "--to", str(tmp_path / "all"), "--max-errors", "0")
+    assert code == 1, report
+    everything = report["errors"]
+    total = len(everything)
+    assert total > 2 and "primary-key" in {e["code"] for e in everything}
+    assert {e["row"] for e in everything} == set(range(len(rows) + 2, 2 * len(rows) + 2))
+    assert (report["truncated"], report["total"]) == (False, total)
+    code, report = puller.json(name, "--to", str(tmp_path / "all"), "--max-errors", "2")
+    assert code == 1, report
+    assert report["errors"] == everything[:2]
+    assert (report["truncated"], report["total"]) == (True, total)
+    result = CliRunner().invoke(pull, [name, "--to", str(tmp_path / "all"), "--max-errors", "2"], env=puller.env)
+    assert result.exit_code == 1
+    assert f"2 of {total} problems shown; --max-errors 0 shows all" in result.output
+    assert f"✗ pulled, but {total} problem(s)" in result.output
