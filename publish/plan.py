@@ -36,6 +36,7 @@ class Kind(StrEnum):
     ========== =========== ==================================================================
     create     dataset     ``package_create`` fields (``private`` true until the release)
     create     resource    ``resource_create`` fields; ``local`` is the file to upload
+                           (a new dataset's: all added in one ``package_revise``)
     update     dataset     ``package_revise`` update, with ``version`` to match (``desired``
                            recomputes it after a conflict); a ``release`` is a
                            ``package_patch`` of ``private`` false

@@ -144,27 +144,47 @@ def _is_loopback(host: str) -> bool:
 
 
 class MultipartBody:
-    """A multipart/form-data body streamed from disk (constant memory), rewindable for retries."""
+    """A multipart/form-data body streamed from disk (constant memory), rewindable for retries.
+
+    One file (``file_field``, ``path``, ``progress``), or several with :meth:`of`: each is read
+    from disk in chunks when its turn comes, and its own ``progress(sent, total)`` hears about it.
+    """
 
     def __init__(self, fields: dict[str, Any], file_field: str, path: Path, progress: ProgressCallback | None):
+        self._build(fields, [(file_field, path, progress)])
+
+    @classmethod
+    def of(cls, fields: dict[str, Any], files: list[tuple[str, Path, ProgressCallback | None]]) -> MultipartBody:
+        """A body with several files, in the order given."""
+        body = cls.__new__(cls)
+        body._build(fields, files)
+        return body
+
+    def _build(self, fields: dict[str, Any], files: list[tuple[str, Path, ProgressCallback | None]]) -> None:
         self.boundary = uuid.uuid4().hex
-        self.path = path
-        self.progress = progress
+        self.files = [(path, path.stat().st_size, progress) for _, path, progress in files]
+        self.path = files[0][1]
+        self.progress = files[0][2]
         head = b"".join(
             f'--{self.boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'.encode()
-            + _form_value(v).encode("utf-8")
+            + form_value(v).encode("utf-8")
             + b"\r\n"
             for k, v in fields.items()
             if v is not None
         )
-        head += (
-            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
-            f'filename="{path.name}"\r\nContent-Type: text/csv\r\n\r\n'
-        ).encode()
-        self.head = head
+        self.heads = [
+            (b"" if i == 0 else b"\r\n")
+            + (head if i == 0 else b"")
+            + (
+                f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                f'filename="{path.name}"\r\nContent-Type: text/csv\r\n\r\n'
+            ).encode()
+            for i, (name, path, _) in enumerate(files)
+        ]
+        self.head = self.heads[0]
         self.tail = f"\r\n--{self.boundary}--\r\n".encode()
-        self.file_size = path.stat().st_size
-        self.length = len(self.head) + self.file_size + len(self.tail)
+        self.file_size = sum(size for _, size, _ in self.files)
+        self.length = sum(len(h) for h in self.heads) + self.file_size + len(self.tail)
         self.sent_file_bytes = 0
 
     @property
@@ -174,13 +194,16 @@ class MultipartBody:
     def chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
         """The body in chunks; each call starts from the beginning (so a retry resends it all)."""
         self.sent_file_bytes = 0
-        yield self.head
-        with self.path.open("rb") as handle:
-            while chunk := handle.read(chunk_size):
-                self.sent_file_bytes += len(chunk)
-                if self.progress:
-                    self.progress(self.sent_file_bytes, self.file_size)
-                yield chunk
+        for head, (path, size, progress) in zip(self.heads, self.files, strict=True):
+            yield head
+            sent = 0
+            with path.open("rb") as handle:
+                while chunk := handle.read(chunk_size):
+                    sent += len(chunk)
+                    self.sent_file_bytes += len(chunk)
+                    if progress:
+                        progress(sent, size)
+                    yield chunk
         yield self.tail
 
     def reader(self) -> _ChunkReader:
@@ -215,7 +238,8 @@ class _ChunkReader:
         return data
 
 
-def _form_value(value: Any) -> str:
+def form_value(value: Any) -> str:
+    """VALUE as a form field carries it: booleans in lower case, lists and dicts as JSON."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
@@ -355,7 +379,19 @@ class Portal:
         progress: ProgressCallback | None = None,
     ) -> dict[str, Any]:
         """Call ``resource_create`` / ``resource_patch`` with the file streamed as ``upload``."""
-        body = MultipartBody(fields, "upload", path, progress)
+        return self.upload_files(name, fields, [("upload", path, progress)], retry=retry)
+
+    def upload_files(
+        self,
+        name: str,
+        fields: dict[str, Any],
+        files: list[tuple[str, Path, ProgressCallback | None]],
+        *,
+        retry: str = ALWAYS,
+    ) -> Any:
+        """Call an action with form ``fields`` and the files streamed in one multipart request,
+        each as its form field (e.g. ``package_revise`` with ``update__resources__-1__upload``)."""
+        body = MultipartBody.of(fields, files)
         headers = {"User-Agent": USER_AGENT}
         if self._token:
             headers["Authorization"] = self._token

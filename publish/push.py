@@ -26,7 +26,15 @@ from .errors import (
 from .lock import RunLock
 from .mapping import IDENTITY_FIELD, desired_state
 from .plan import Action, Kind, Plan, State, is_managed, make_plan, package_update
-from .portal import ALWAYS, UNPROCESSED, Portal, PortalError, PortalRefusedError, TransientPortalError
+from .portal import (
+    ALWAYS,
+    UNPROCESSED,
+    Portal,
+    PortalError,
+    PortalRefusedError,
+    TransientPortalError,
+    form_value,
+)
 from .report import Problem, Report
 from .validation import validate
 
@@ -36,6 +44,10 @@ CREATE_ATTEMPTS = 3
 # Datasets written at once by default: measured on a 2-core machine against a local CKAN (README,
 # Publishing); more mostly queue on the portal's workers.
 DEFAULT_JOBS = 4
+# A new dataset's files go to the portal together, in one ``package_revise`` per batch of at most
+# this many bytes (a larger file in a request of its own): CKAN then validates, saves and
+# re-indexes the dataset once per batch instead of once per file (README, Publishing).
+BATCH_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -315,12 +327,21 @@ def _apply_dataset(actions: list[Action], run: _Run) -> list[Outcome]:
     last_table = max((i for i, a in enumerate(actions) if a.kind is Kind.DATASTORE), default=-1)
     # A new dataset's release comes after its tables: the digests go with it, in the same request.
     released_after = any(a.release for a in actions[last_table + 1 :])
+    new_dataset = bool(actions) and actions[0].kind is Kind.CREATE and actions[0].resource is None
+    batched: dict[int, Outcome] | None = None  # a new dataset's file creates (and release), done together
     for index, action in enumerate(actions):
         if run.stop.is_set():
             raise _Stopped  # the run was interrupted, or another dataset's thread failed: start nothing more
+        if batched is None and new_dataset and None not in failed and _is_resource_create(action):
+            batched = _create_resources(run, actions)
         if None in failed or (action.datastore and action.resource in failed):
             outcomes.append(Outcome(action, State.SKIPPED, "an earlier step for it failed"))
             incomplete = True
+        elif batched is not None and index in batched:
+            outcomes.append(batched[index])
+            if batched[index].outcome is State.FAILED:
+                incomplete = True
+                failed.add(action.resource)
         elif action.release and incomplete:
             # Public only once its files AND tables are in: any failed step keeps it private.
             why = "a file or table is missing after a failure; private until a run completes it"
@@ -371,6 +392,112 @@ def _apply_dataset(actions: list[Action], run: _Run) -> list[Outcome]:
                 outcomes[-1] = Outcome(action, State.FAILED, f"{last.detail}; {why}", rows=last.rows)
                 incomplete = True
     return outcomes
+
+
+def _is_resource_create(action: Action) -> bool:
+    return action.kind is Kind.CREATE and action.resource is not None
+
+
+def _create_resources(run: _Run, actions: list[Action]) -> dict[int, Outcome]:
+    """Create a new dataset's resources, files included, a batch at a time: the outcomes by index.
+
+    Each batch is one ``package_revise`` that adds its resources and uploads their files (see
+    :func:`_add_resources`). Without DataStore tables to load, the dataset's release goes with
+    the last batch, when every earlier one succeeded: CKAN saves it in the same transaction as the
+    files, so the dataset turns public only with all of them in (its outcome is then in the
+    result too; otherwise the release step decides as usual).
+    """
+    creates = [i for i, a in enumerate(actions) if _is_resource_create(a)]
+    release = next((i for i, a in enumerate(actions) if a.release), None)
+    if any(a.kind is Kind.DATASTORE for a in actions):
+        release = None  # released after its tables are loaded, with their digests
+    batches: list[list[int]] = []
+    size = 0
+    for i in creates:
+        action_bytes = actions[i].bytes
+        if not batches or size + action_bytes > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(i)
+        size += action_bytes
+    outcomes: dict[int, Outcome] = {}
+    for n, batch in enumerate(batches):
+        if run.stop.is_set():
+            raise KeyboardInterrupt
+        with_release = release is not None and n == len(batches) - 1
+        with_release = with_release and all(o.outcome is State.DONE for o in outcomes.values())
+        group = [actions[i] for i in batch]
+        try:
+            ids = _add_resources(run, group, actions[release].payload if with_release and release is not None else None)
+        except PublishError as exc:
+            why = run.portal.redact(str(exc))
+            outcomes.update({i: Outcome(actions[i], State.FAILED, why) for i in batch})
+            continue
+        for i, resource_id in zip(batch, ids, strict=True):
+            outcomes[i] = Outcome(actions[i], State.DONE, f"created resource {resource_id}: {actions[i].detail}")
+        if with_release and release is not None:
+            outcomes[release] = Outcome(actions[release], State.DONE, actions[release].detail)
+    return outcomes
+
+
+def _add_resources(run: _Run, group: list[Action], release: dict[str, Any] | None) -> list[str]:
+    """Add GROUP's resources to their new dataset with their files in one ``package_revise``
+    (``update__resources__extend`` with the fields, ``update__resources__-N__upload`` the files,
+    streamed from disk), and with ``release`` the release; the new resources' ids, in order.
+
+    At most once: the request matches the dataset's ``metadata_modified`` as this run last saw
+    it, so of two copies of the request (one whose answer was lost, landing late, and a retry)
+    CKAN accepts only the first. After an unclear failure or a conflict, the dataset is read: if
+    the resources are there the request landed; if none is, it is sent again.
+    """
+    portal = run.portal
+    dataset = group[0].dataset
+    package_id = run.package_id(group[0])
+    identities = [a.local.identity for a in group if a.local is not None]
+    assert len(identities) == len(group)
+    fields: dict[str, Any] = {
+        "match__id": package_id,
+        "match__metadata_modified": run.versions[dataset],
+        # The fields as a resource_create form would carry them, so CKAN stores the same values.
+        "update__resources__extend": [{k: form_value(v) for k, v in a.payload.items() if v is not None} for a in group],
+    }
+    fields.update({f"update__{name}": value for name, value in (release or {}).items()})
+    files = [
+        (f"update__resources__{n - len(group)}__upload", a.local.path, run.on_progress(a))
+        for n, a in enumerate(group)
+        if a.local is not None
+    ]
+    last: PublishError | None = None
+    for _ in range(CREATE_ATTEMPTS):
+        try:
+            package = portal.upload_files("package_revise", fields, files, retry=UNPROCESSED)["package"]
+            break
+        except TransientPortalError as exc:
+            last = exc  # unclear whether it landed: look
+        except PortalRefusedError as exc:
+            if exc.kind != "conflict":
+                raise
+            last = exc  # the dataset changed since: our own request that landed late, or an edit
+        package = portal.find_package(package_id)
+        if package is None:
+            raise PortalRefusedError(f"dataset '{dataset}' vanished from the portal during the run", "not-found")
+        present = {r.get(IDENTITY_FIELD) for r in package.get("resources") or []} & set(identities)
+        if present == set(identities):
+            break  # it landed
+        if present:
+            raise PortalError(
+                f"dataset '{dataset}' holds some of the resources {', '.join(identities)} but not all; "
+                "it was changed on the portal during the run. Run push again."
+            )
+        fields["match__metadata_modified"] = package.get("metadata_modified")
+    else:
+        assert last is not None
+        raise last
+    run.versions[dataset] = package.get("metadata_modified")
+    ids = {r.get(IDENTITY_FIELD): r["id"] for r in package.get("resources") or []}
+    for action in group:
+        run.created[(dataset, action.resource)] = ids[action.local.identity if action.local else None]
+    return [run.created[(dataset, a.resource)] for a in group]
 
 
 def _record_tables(run: _Run, action: Action, digests: dict[str, str], views: list[str]) -> None:
@@ -500,6 +627,7 @@ class _Run:
     stop: threading.Event = field(default_factory=threading.Event)  # set on an interrupt: start nothing more
     errors: list[BaseException] = field(default_factory=list)  # what stopped the run, first first
     lock: threading.Lock = field(default_factory=threading.Lock)
+    versions: dict[str, Any] = field(default_factory=dict)  # new dataset → its metadata_modified as last seen
 
     def package_id(self, action: Action) -> str:
         return action.package_id or self.created[(action.dataset, None)]
@@ -517,6 +645,7 @@ def _create_package(run: _Run, action: Action) -> str:
         lambda: _managed_or_none(portal.find_package(action.dataset)),
     )
     run.created[(action.dataset, None)] = package["id"]
+    run.versions[action.dataset] = package.get("metadata_modified")
     return f"created {portal.url}/dataset/{package['name']}"
 
 

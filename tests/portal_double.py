@@ -24,13 +24,21 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
+import json
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from publish.portal import PortalRefusedError, TransientPortalError
+from publish.portal import PortalRefusedError, TransientPortalError, form_value
+
+
+def _json_or_string(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 class _Session:
@@ -79,6 +87,12 @@ class PortalDouble:
 
     def upload(self, name: str, fields: dict[str, Any], path: Path, **_: Any) -> dict[str, Any]:
         return self._call(name, {**fields, "size": path.stat().st_size})
+
+    def upload_files(self, name: str, fields: dict[str, Any], files: list[tuple[str, Path, Any]], **_: Any) -> Any:
+        """The files' sizes stand for them; fields are decoded as CKAN's form parser does (JSON if it parses)."""
+        data = {k: _json_or_string(form_value(v)) for k, v in fields.items()}
+        data.update({name_: {"size": path.stat().st_size} for name_, path, _ in files})
+        return self._call(name, data)
 
     def organization(self, name: str) -> dict[str, Any]:
         self.calls.append("organization_list_for_user")
@@ -161,13 +175,25 @@ class PortalDouble:
             return copy.deepcopy(self._package(data["id"]))
         if name in ("package_patch", "package_revise"):
             if name == "package_revise":
-                package = self._package(data["match"]["id"])
-                version = data["match"].get("metadata_modified", package["metadata_modified"])
+                flat = {k[len("match__") :]: v for k, v in data.items() if k.startswith("match__")}
+                match = data.get("match") or flat
+                package = self._package(match["id"])
+                version = match.get("metadata_modified", package["metadata_modified"])
                 if package["metadata_modified"] != version:
                     raise PortalRefusedError("package_revise: the dataset changed (double)", "conflict")
                 changes = dict(data.get("update", {}))
+                added = [  # update__resources__extend, then files for them: update__resources__-N__upload
+                    {**r, "id": f"res-{next(self._ids)}", "url_type": "upload"}
+                    for r in data.get("update__resources__extend", [])
+                ]
+                package["resources"].extend(added)
                 for key, value in data.items():  # flattened: update__resources__<id>__<field>
-                    if key.startswith("update__resources__"):
+                    if key == "update__resources__extend":
+                        continue
+                    if key.startswith("update__resources__-") and key.endswith("__upload"):
+                        index = int(key[len("update__resources__") : -len("__upload")])
+                        package["resources"][index].update(value)
+                    elif key.startswith("update__resources__"):
                         rid, name_ = key[len("update__resources__") :].split("__", 1)
                         (resource,) = [r for r in package["resources"] if r["id"].startswith(rid)]
                         resource[name_] = value
@@ -178,7 +204,7 @@ class PortalDouble:
                 changes = {k: v for k, v in data.items() if k != "id"}
             package.update(changes)
             package["metadata_modified"] = f"v{next(self._ids)}"
-            return copy.deepcopy(package)
+            return {"package": copy.deepcopy(package)} if name == "package_revise" else copy.deepcopy(package)
         if name == "resource_create":
             package = self._package(data["package_id"])
             resource = {**data, "id": f"res-{next(self._ids)}", "url_type": "upload"}

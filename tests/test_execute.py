@@ -68,7 +68,7 @@ def test_a_failed_table_load_keeps_a_new_dataset_private(first_plan: Any) -> Non
 
 def test_a_refused_upload_skips_its_table_and_the_release_but_not_other_datasets(first_plan: Any) -> None:
     portal = PortalDouble()
-    portal.fail["resource_create"] = ["refuse"]  # the first dataset's only file
+    portal.fail["package_revise"] = ["refuse"]  # the first dataset's only file (with its release)
     result = run(first_plan(), portal)
     first = outcomes(result, "-partner")
     assert first == [(None, "create", "done"), ("partners", "create", "failed"), (None, "update", "skipped")]
@@ -80,17 +80,78 @@ def test_a_refused_upload_skips_its_table_and_the_release_but_not_other_datasets
 def test_a_create_whose_answer_was_lost_is_adopted_not_repeated(first_plan: Any) -> None:
     portal = PortalDouble()
     portal.fail["package_create"] = ["unclear"]
-    portal.fail["resource_create"] = ["unclear"]
+    portal.fail["package_revise"] = ["unclear"]  # the first dataset's files and release
     result = run(first_plan(), portal)
     assert result.ok
     assert resource_keys(portal, "-partner") == ["partners"]  # one copy
-    assert portal.calls.count("package_create") == 3 and portal.calls.count("resource_create") == 4
+    assert portal.packages["digital-interkommunal-partner"]["private"] is False
+    # One request per new dataset for its files (and release), the lost one not sent again.
+    assert portal.calls.count("package_create") == 3 and portal.calls.count("package_revise") == 3
+    assert "resource_create" not in portal.calls and "package_patch" not in portal.calls
+
+
+def test_a_new_datasets_files_go_in_one_request_with_its_release(first_plan: Any) -> None:
+    portal = PortalDouble()
+    plan = first_plan()
+    result = run(plan, portal)
+    assert result.ok
+    writes = [c for c in portal.calls if c != "package_show"]
+    assert writes == ["package_create", "package_revise"] * 3
+    for package in portal.packages.values():
+        assert package["private"] is False
+        assert all(r["size"] > 0 and r["url_type"] == "upload" for r in package["resources"])
+    # Resources in catalogue order, each created once; the report names every one of them.
+    expected = [a.resource for a in plan.actions if a.kind == "create" and a.resource]
+    assert [r[IDENTITY_FIELD] for p in portal.packages.values() for r in p["resources"]] == expected
+    created = [o for o in result.outcomes if o.action.kind == "create" and o.action.resource]
+    assert all(o.outcome == "done" and o.detail.startswith("created resource res-") for o in created)
+
+
+def test_a_revise_that_lands_late_is_adopted_and_not_sent_again(first_plan: Any) -> None:
+    """The answer is lost and the request lands later: CKAN's match on metadata_modified lets
+    only one of the original and the retry through, so the files are there once."""
+    portal = PortalDouble()
+    portal.fail["package_revise"] = ["late-2"]  # lands just before the retry
+    result = run(first_plan(), portal)
+    assert result.ok, [o.detail for o in result.failed]
+    assert resource_keys(portal, "-partner") == ["partners"]
+    assert portal.packages["digital-interkommunal-partner"]["private"] is False
+
+
+def test_a_big_file_goes_in_a_request_of_its_own(first_plan: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("publish.push"), "BATCH_BYTES", 1)  # every file is "big"
+    portal = PortalDouble()
+    portal.refuse = lambda name, data: (
+        name == "package_revise"
+        and any(  # the projects' second file
+            r.get(IDENTITY_FIELD) == "project_partners" for r in data.get("update__resources__extend", [])
+        )
+    )
+    result = run(first_plan(), portal)
+    projects = outcomes(result, "-projekte")
+    assert [state for _, _, state in projects] == ["done", "done", "failed", "skipped"]
+    assert resource_keys(portal, "-projekte") == ["projects"]
+    assert portal.packages["digital-interkommunal-projekte"]["private"] is True
+    assert portal.packages["digital-interkommunal-phasen"]["private"] is False
+
+
+def missing_a_file(first_plan: Any) -> tuple[PortalDouble, Plan]:
+    """Published, then the first dataset's only resource gone from the portal: the plan adds it
+    to the existing dataset with ``resource_create``."""
+    portal = published(first_plan)
+    portal.packages["digital-interkommunal-partner"]["resources"] = []
+    current = [
+        dict(p, extras=[{"key": "managed_by", "value": "kalletal-lemgo-publish"}]) for p in portal.packages.values()
+    ]
+    return portal, first_plan(current=current)
 
 
 def test_a_create_that_lands_during_the_grace_period_is_found_by_polling(first_plan: Any) -> None:
-    portal = PortalDouble()
+    portal, plan = missing_a_file(first_plan)
     portal.fail["resource_create"] = ["late-3"]  # lands before the third call after it
-    result = run(first_plan(), portal)
+    result = run(plan, portal)
     assert result.ok
     assert resource_keys(portal, "-partner") == ["partners"]
     assert portal.session.slept, "it waited before looking again"
@@ -98,10 +159,10 @@ def test_a_create_that_lands_during_the_grace_period_is_found_by_polling(first_p
 
 
 def test_a_create_that_lands_after_the_copy_is_removed_by_the_same_run(first_plan: Any) -> None:
-    portal = PortalDouble()
+    portal, plan = missing_a_file(first_plan)
     # The original lands after the grace period, after the copy was made: two resources, one key.
-    portal.fail["resource_create"] = ["late-9"]
-    result = run(first_plan(), portal)
+    portal.fail["resource_create"] = ["late-7"]
+    result = run(plan, portal)
     assert result.ok
     assert resource_keys(portal, "-partner") == ["partners"]
     assert any("duplicate" in note for note in result.notes)
@@ -143,9 +204,10 @@ def test_the_kept_copy_of_a_late_duplicate_goes_back_to_its_place(first_plan: An
 
 
 def test_resources_already_in_order_are_not_reordered(first_plan: Any) -> None:
-    portal = PortalDouble()
+    portal, plan = missing_a_file(first_plan)
     portal.fail["resource_create"] = ["unclear"]
-    assert run(first_plan(), portal).ok
+    assert run(plan, portal).ok
+    assert resource_keys(portal, "-partner") == ["partners"]
     assert "package_resource_reorder" not in portal.calls
 
 
@@ -178,13 +240,14 @@ def test_an_update_after_a_concurrent_edit_is_recomputed_and_keeps_the_edit(cata
     package = portal.packages[update.dataset]
     package["extras"] = [*package["extras"], {"key": "note_by_hand", "value": "bleibt"}]
     package["metadata_modified"] = "edited-by-hand"
+    before = portal.calls.count("package_revise")
     result = run(plan, portal)
     assert result.ok
     (outcome,) = [o for o in result.outcomes if o.action is update]
     assert "recomputed" in outcome.detail
     assert package["title"].startswith("Neu: ")
     assert {"key": "note_by_hand", "value": "bleibt"} in package["extras"]
-    assert portal.calls.count("package_revise") == 2  # refused once (conflict), then sent again
+    assert portal.calls.count("package_revise") - before == 2  # refused once (conflict), then sent again
 
 
 def test_max_deletes_stops_a_prune_before_anything_is_written(catalogue_dir: Path) -> None:
@@ -221,6 +284,7 @@ def _by_dataset(portal: PortalDouble) -> dict[str, list[str]]:
             ref = data["package"]["id"]
         if isinstance(data.get("match"), dict):
             ref = data["match"]["id"]
+        ref = data.get("match__id", ref)
         if action != "package_show" and ref is not None:
             calls.setdefault(owner.get(ref, ref), []).append(action)
     return calls
@@ -268,7 +332,7 @@ def test_with_jobs_a_failing_dataset_stops_only_itself(first_plan: Any) -> None:
     portal.delay = 0.01
     partner = "digital-interkommunal-partner"
     portal.refuse = lambda name, data: (
-        name == "resource_create" and data["package_id"] == portal.packages[partner]["id"]
+        name == "package_revise" and data.get("match__id") == portal.packages[partner]["id"]
     )
     result = execute(first_plan(), portal, jobs=3)  # type: ignore[arg-type]
     assert not result.ok
@@ -290,7 +354,7 @@ def test_an_interrupt_with_jobs_starts_no_further_step(first_plan: Any) -> None:
 
     def interrupt(name: str, data: dict[str, Any]) -> bool:
         nonlocal creates
-        if name == "resource_create":
+        if name == "package_revise":  # a new dataset's files
             creates += 1
             if creates == 1:
                 raise KeyboardInterrupt

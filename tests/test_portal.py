@@ -75,6 +75,30 @@ def test_multipart_body_streams_the_file_and_can_be_sent_twice(tmp_path: Path) -
     assert seen[-1] == (path.stat().st_size, path.stat().st_size)
 
 
+def test_multipart_body_with_several_files_streams_each_under_its_field(tmp_path: Path) -> None:
+    one, two = tmp_path / "eins.csv", tmp_path / "zwei.csv"
+    one.write_bytes(b"a\n" + b"1\n" * 300_000)
+    two.write_bytes(b"b\n2\n")
+    seen: dict[str, list[tuple[int, int]]] = {"one": [], "two": []}
+    files = [
+        ("update__resources__-2__upload", one, lambda s, t: seen["one"].append((s, t))),
+        ("update__resources__-1__upload", two, lambda s, t: seen["two"].append((s, t))),
+    ]
+    body = MultipartBody.of({"match__id": "p1", "update__resources__extend": [{"name": "x"}]}, files)
+    sent = body.reader().read()
+    assert sent == body.reader().read() and len(sent) == body.length
+    assert body.file_size == one.stat().st_size + two.stat().st_size
+    # Parsed as a form parser would: each part under its name, the file's bytes exact.
+    parts = sent.split(f"--{body.boundary}".encode())
+    assert parts[0] == b"" and parts[-1] == b"--\r\n"
+    named = {p.split(b'name="')[1].split(b'"')[0]: p.split(b"\r\n\r\n", 1)[1][:-2] for p in parts[1:-1]}
+    assert named[b"match__id"] == b"p1"
+    assert named[b"update__resources__extend"] == b'[{"name": "x"}]'
+    assert named[b"update__resources__-2__upload"] == one.read_bytes()
+    assert named[b"update__resources__-1__upload"] == two.read_bytes()
+    assert seen["one"][-1] == (one.stat().st_size,) * 2 and seen["two"][-1] == (4, 4)
+
+
 def test_ckan_refusals_are_told_apart() -> None:
     portal = Portal("http://127.0.0.1:9", "secret-token")
     conflict = portal._refused("package_revise", ckanapi.ValidationError({"match": ["metadata_modified"]}))

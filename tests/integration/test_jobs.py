@@ -37,9 +37,9 @@ def test_a_parallel_first_publish_then_an_unchanged_rerun_in_3_requests(
 
 
 def test_a_new_table_costs_at_most_3_requests(publisher: Publisher, ckan_url: str, ckan: ckanapi.RemoteCKAN) -> None:
-    """Per table resource_create (the file) and datastore_create (with its rows); per dataset one
-    call for the table previews, and the tables' digests ride on the release. No datastore_info
-    probe, no call per table for views or digests."""
+    """Per table one datastore_create (with its rows); per dataset one package_revise with all its
+    files, one call for the table previews, and one package_revise with the tables' digests and
+    the release. No datastore_info probe, no call per table for files, views or digests."""
     proxy = FaultProxy(ckan_url, no_faults)
     try:
         url = proxy.start()
@@ -51,9 +51,11 @@ def test_a_new_table_costs_at_most_3_requests(publisher: Publisher, ckan_url: st
     tables, datasets = len(TABLES), len(DATASETS)
     assert calls["datastore_info"] == calls["datastore_upsert"] == 0  # small tables: one create each
     assert calls["resource_patch"] == calls["package_patch"] == calls["resource_create_default_resource_views"] == 0
-    assert calls["resource_create"] == calls["datastore_create"] == tables
-    assert calls["package_create_default_resource_views"] == calls["package_revise"] == datasets
-    per_table = calls["resource_create"] + calls["datastore_create"] + calls["package_create_default_resource_views"]
+    assert calls["resource_create"] == 0 and calls["datastore_create"] == tables
+    assert calls["package_create_default_resource_views"] == calls["package_create"] == datasets
+    assert calls["package_revise"] == 2 * datasets
+    files = calls["package_revise"] - datasets  # the other package_revise is each dataset's release
+    per_table = files + calls["datastore_create"] + calls["package_create_default_resource_views"]
     assert per_table <= 3 * tables, calls
     assert sum(calls.values()) == report["requests"] == 3 + 2 * datasets + per_table, calls
     # Recorded: every table's digest is on its resource, and the next plan finds nothing to do.
@@ -63,3 +65,35 @@ def test_a_new_table_costs_at_most_3_requests(publisher: Publisher, ckan_url: st
         assert all(r["datastore_digest"] and r["datastore_active"] for r in package["resources"])
     code, again = publisher.json("diff")
     assert {a["action"] for a in again["actions"]} == {"unchanged"}
+
+
+def test_a_first_publish_without_datastore_costs_2_requests_per_dataset(
+    publisher: Publisher, catalogue: Path, ckan_url: str, ckan: ckanapi.RemoteCKAN
+) -> None:
+    """package_create (private), then one package_revise that adds all the dataset's resources with
+    their files and makes it public in the same CKAN transaction; CKAN stores them as it stores a
+    resource_create upload (size, mimetype, url_type), in catalogue order."""
+    proxy = FaultProxy(ckan_url, no_faults)
+    try:
+        code, report = publisher.json("push", "--yes", "--no-datastore", env={"CKAN_URL": proxy.start()})
+    finally:
+        proxy.stop()
+    assert code == 0, report
+    calls = Counter(path.split("?")[0].rsplit("/", 1)[-1] for _, _, path, _ in proxy.log)
+    datasets = len(DATASETS)
+    assert calls == Counter(
+        organization_list_for_user=1, license_list=1, package_search=1, package_create=datasets, package_revise=datasets
+    )
+    for key, name in names(catalogue).items():
+        package = ckan.action.package_show(id=name)
+        assert package["private"] is False
+        files = sorted((catalogue / "datasets" / key).glob("*.csv"))
+        assert len(package["resources"]) == len(files)
+        for resource in package["resources"]:
+            assert resource["url_type"] == "upload" and resource["mimetype"] == "text/csv"
+            assert (
+                int(resource["size"])
+                == (catalogue / "datasets" / key / resource["url"].rsplit("/", 1)[-1]).stat().st_size
+            )
+    code, rerun = publisher.json("push", "--yes", "--no-datastore")
+    assert code == 0 and rerun["requests"] == 3 and {a["action"] for a in rerun["actions"]} == {"unchanged"}

@@ -373,8 +373,9 @@ def test_push_through_a_faulty_proxy_converges(
 def test_a_first_publish_that_fails_half_way_leaves_nothing_public(
     publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, ckan_url: str, organization: str
 ) -> None:
-    # Every file upload of the first run fails; the datasets themselves are created.
-    proxy = FaultProxy(ckan_url, lambda n, method, path: "502" if path.endswith("/resource_create") else None)
+    # Every file upload of the first run fails (a new dataset's files go in a package_revise);
+    # the datasets themselves are created.
+    proxy = FaultProxy(ckan_url, lambda n, method, path: "502" if path.endswith("/package_revise") else None)
     try:
         code, report = publisher.json("push", "--yes", "--timeout", "5", env={"CKAN_URL": proxy.start()})
     finally:
