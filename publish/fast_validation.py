@@ -9,10 +9,11 @@ because every verdict that is not trivially "valid" is made by Frictionless' own
 - **Fast path (vectorised).** For each column a conservative test in pyarrow compute says which
   cells are certainly valid and already in their canonical form: a plain string that is not a
   missing value; a URI with a scheme; an integer without sign tricks or leading zeros; a plain
-  decimal number; each with ``enum`` / ``minLength`` / ``maxLength`` / ``pattern`` (when the
+  decimal number; a date in the default format (``YYYY-MM-DD``, a day that exists, no
+  constraints); each with ``enum`` / ``minLength`` / ``maxLength`` / ``pattern`` (when the
   regular expression means the same in RE2 and Python) / ``minimum`` / ``maximum`` checked on
   the column. A cell that passes needs no further look.
-- **Exact path.** Every other cell (missing values, bad values, dates, booleans, e-mail
+- **Exact path.** Every other cell (missing values, bad values, other dates, booleans, e-mail
   addresses, any format or option the fast path does not know) goes, once per distinct value in
   the block, through the cell reader Frictionless itself builds from the field. Its notes are the
   errors; its parsed value is the value keys are compared on. So an exotic type or constraint is
@@ -71,6 +72,11 @@ KEY_TYPES = {"string", "integer", "year", "date", "boolean"}  # key values compa
 _INT = r"^(0|-?[1-9][0-9]{0,17})$"  # int() reads these, and str(int(x)) == x
 _NUMBER = r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$"  # Decimal() reads these
 _URI = r"^[A-Za-z][A-Za-z0-9+.\-]*:[!-~]*$"  # rfc3986 finds a scheme in these (a subset)
+# strptime("%Y-%m-%d") reads these when the day exists (year 0001-9999), and str(date) gives them back.
+_DATE = (
+    r"^(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"  # not year 0000
+    r"-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
+)
 # Regular-expression syntax whose meaning is the same in RE2 (pyarrow) and Python's re, or where
 # RE2 accepts a subset of what Python accepts (\d, \w, \s are ASCII-only in RE2).
 _SAFE_PATTERN = re.compile(
@@ -218,6 +224,9 @@ class _Column:
             tests.append(lambda a: pc.match_substring_regex(a, _INT))
             if not self._numeric_limits(limits, tests, "int64"):
                 return None
+        elif kind == "date" and fmt == "default":
+            tests.append(lambda a: pc.match_substring_regex(a, _DATE))
+            tests.append(_day_exists)
         elif kind == "number" and not self.key and not fld.float_number:
             if set(fld.list_defined()) & {"bare_number", "group_char", "decimal_char"}:
                 return None
@@ -293,6 +302,21 @@ class _Column:
             self.cache.clear()
         self.cache[cell] = found
         return found
+
+
+def _day_exists(array: Any) -> Any:
+    """For cells of the form YYYY-MM-DD: whether that day exists (no 2021-02-29). pyarrow's
+    strptime rolls a day past the month's end over into the next month, so a cell counts only
+    when formatting its parsed value gives the cell back."""
+    import pyarrow.compute as pc
+
+    # Days 01 to 28 exist in every month; only the rest are parsed and formatted back.
+    late = pc.fill_null(pc.greater_equal(pc.utf8_slice_codeunits(array, 8, 10), "29"), False)
+    if not pc.any(late).as_py():
+        return pc.is_valid(array)
+    parsed = pc.strptime(pc.if_else(late, array, None), format="%Y-%m-%d", unit="s", error_is_null=True)
+    exists = pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), array), False)
+    return pc.if_else(late, exists, pc.is_valid(array))
 
 
 class _Table:

@@ -242,6 +242,35 @@ def test_every_error_kind_is_reported_as_frictionless_reports_it(tmp_path: Path,
         ),
         # a missing value that looks like a valid integer
         ({"fields": [_field("i", "integer", constraints={"required": True})], "missingValues": ["0"]}, [["0"], ["1"]]),
+        # dates in the default format: days that do not exist, year 0000, short forms, spaces, a
+        # missing value that looks like a date, and repeats compared on the parsed value
+        (
+            {"fields": [_field("d", "date", constraints={"unique": True})], "missingValues": ["", "1999-01-01"]},
+            [
+                ["2021-02-28"],
+                ["2021-02-29"],
+                ["2020-02-29"],
+                ["0000-01-01"],
+                ["0999-12-31"],
+                ["2021-1-05"],
+                ["2021-04-31"],
+                [" 2021-01-01"],
+                ["2021-01-01 "],
+                ["1999-01-01"],
+                ["2021-02-28"],
+                ["9999-12-31"],
+                ["2021-13-01"],
+                ["20210101"],
+                ["2021-00-10"],
+                ["2021-01-00"],
+                ["2021-1-5"],
+            ],
+        ),
+        # a date with a limit takes the exact path
+        (
+            {"fields": [_field("d", "date", constraints={"minimum": "2021-01-01"})]},
+            [["2020-12-31"], ["2021-01-01"], ["2021-02-30"]],
+        ),
         # quoted cells: commas and quotes inside (a line break inside one: see the fallback below)
         ({"fields": [_field("s", constraints={"maxLength": 4}), _field("t")]}, [["a,b", 'x"y'], ["c d", "z,"]]),
     ],
@@ -249,6 +278,17 @@ def test_every_error_kind_is_reported_as_frictionless_reports_it(tmp_path: Path,
 def test_edge_cases_match(tmp_path: Path, schema: dict[str, Any], rows: list[list[str]], key_mode: str) -> None:
     main = _write(tmp_path / "main.csv", [f["name"] for f in schema["fields"]], rows)
     assert _fast_errors(main, schema, {}) == _frictionless_errors(main, schema, {})
+
+
+def test_plain_dates_are_decided_on_the_fast_path() -> None:
+    """Dates in the default format need no call of Frictionless' reader when the day exists."""
+    import pyarrow as pa
+
+    fld = Schema.from_descriptor({"fields": [_field("d", "date")]}).fields[0]
+    column = fast_validation._Column(fld, 1, key=False)
+    cells = ["2020-02-29", "2021-02-29", "0001-01-01", "0000-01-01", "2021-1-05", "", "2021-12-31"]
+    mask = column.fast_mask(pa.array(cells, pa.string()))
+    assert mask.tolist() == [True, False, True, False, False, False, True]
 
 
 def test_an_exotic_table_falls_back_and_says_why(tmp_path: Path) -> None:
