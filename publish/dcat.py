@@ -22,7 +22,6 @@ from rdflib import Graph, URIRef
 from dcat_ap_de import graph as dcatde_graph
 from dcat_ap_de import shacl
 
-from . import validation_cache
 from .catalogue import Catalogue
 from .errors import ConfigurationError
 from .mapping import IDENTITY_FIELD, DesiredPackage, FileDigest, desired_package, desired_state
@@ -103,7 +102,7 @@ def check(catalogue: Catalogue) -> list[Problem]:
         for p in packages
     }
     problems: dict[tuple[str, str | None, str], Problem] = {}
-    for finding in validation_cache.shacl_findings(graph, shacl.check):  # the graph checked before: no rerun
+    for finding in shacl.check(graph):
         if finding.severity != "Violation":
             continue
         dataset_ref = _owning_dataset(graph, finding.node)

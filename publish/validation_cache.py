@@ -15,7 +15,9 @@ The byte-level CSV checks (file digest and the schema's field names) and the sou
 check (all readable tables' digests and schemas, the declared tables, the files it skips) are
 remembered the same way (:func:`unless_clean`).
 
-The DCAT-AP.de SHACL check is remembered by the metadata graph it checks (:func:`shacl_findings`).
+The DCAT-AP.de check (the SHACL shapes on the metadata graph) is remembered by the files the
+graph is made from (``catalogue.yaml``, descriptors, schemas) and the code that maps and checks
+it (:func:`dcat_code`).
 
 The sha256 of all that (canonical JSON) names one small file in the cache folder. It exists only
 when a validation of exactly that content found no problem; problems are never cached, so the
@@ -235,40 +237,6 @@ def unless_clean(
     if not problems and all(_sha256(path) == digest[0] for path, digest in zip(files, before, strict=True)):
         _write(directory / f"{key}.json", {"format": FORMAT, "key": key, "kind": kind, "rows": 0})
     return problems
-
-
-def shacl_findings(graph: Any, check: Callable[[Any], list[Finding]]) -> list[Finding]:
-    """``check(graph)`` (the DCAT-AP.de SHACL check), unless this very graph had no violation before.
-
-    The key is the graph in canonical form (blank nodes labelled by content), the shapes file,
-    the checking code and rdflib's and pyshacl's versions. Only a result without any
-    ``Violation`` is remembered; then the remembered answer is "no findings" (warnings are not
-    problems).
-    """
-    directory = cache_dir()
-    if directory is None:
-        return check(graph)
-    from rdflib.compare import to_canonical_graph
-
-    from dcat_ap_de import shacl
-
-    try:
-        triples = sorted(to_canonical_graph(graph).serialize(format="nt").splitlines())
-        ingredients = {
-            "graph": canonical_digest(triples),
-            "shapes": hashlib.sha256(shacl.SHAPES_FILE.read_bytes()).hexdigest(),
-            "checker": hashlib.sha256(Path(shacl.__file__).read_bytes()).hexdigest(),
-            "versions": [_version("rdflib"), _version("pyshacl")],
-        }
-    except Exception:  # rdflib refuses some terms (an IRI with a space): the check reports them
-        return check(graph)
-    key = canonical_digest({"format": FORMAT, "kind": "shacl", "code": _code(), "with": ingredients})
-    if _read_entry(directory, key) is not None:
-        return []
-    findings = check(graph)
-    if not any(getattr(f, "severity", "Violation") == "Violation" for f in findings):
-        _write(directory / f"{key}.json", {"format": FORMAT, "key": key, "kind": "shacl", "rows": 0})
-    return findings
 
 
 def dcat_code() -> dict[str, str]:

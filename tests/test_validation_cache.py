@@ -233,8 +233,8 @@ def test_problems_are_never_cached(catalogue_dir: Path, cache: Path, validated: 
 def test_a_corrupt_cache_is_ignored(catalogue_dir: Path, cache: Path, validated: list[list[str]]) -> None:
     assert run(catalogue_dir).valid
     found = sorted(cache.glob("*.json"))
-    # tables, their byte-level checks, source coverage, SHACL, the schemas' verdicts, the DCAT check
-    assert len(found) == 4 + 4 + 1 + 1 + 4 + 1
+    # tables, their byte-level checks, source coverage, the schemas' verdicts, the DCAT check
+    assert len(found) == 4 + 4 + 1 + 4 + 1
     for index, entry in enumerate(found):
         broken = [
             "{not json",
@@ -414,7 +414,7 @@ def test_source_coverage_is_remembered_and_redone_on_any_change(
     assert len(calls) == 2
 
 
-def test_the_shacl_check_is_remembered_by_its_graph(
+def test_the_shacl_check_is_remembered_by_the_metadata_it_reads(
     catalogue_dir: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dcat_ap_de import shacl
@@ -432,29 +432,7 @@ def test_the_shacl_check_is_remembered_by_its_graph(
     assert len(checked) == 1
     replace_once(catalogue_dir / "datasets/phases/datapackage.json", "Phasen von", "Die Phasen von")
     assert run(catalogue_dir).valid
-    assert len(checked) == 2  # another graph: checked again
-
-
-def test_shacl_violations_are_never_remembered(cache: Path) -> None:
-    from rdflib import Graph, Literal, URIRef
-
-    graph = Graph()
-    graph.add((URIRef("https://example.org/d"), URIRef("https://example.org/p"), Literal("x")))
-    calls: list[str] = []
-
-    def check(severity: str) -> Callable[[Any], list[Any]]:
-        def run_check(_graph: Any) -> list[Any]:
-            calls.append(severity)
-            return [type("Finding", (), {"severity": severity})()]
-
-        return run_check
-
-    for _ in range(2):
-        assert len(validation_cache.shacl_findings(graph, check("Violation"))) == 1
-    assert calls == ["Violation", "Violation"]
-    assert len(validation_cache.shacl_findings(graph, check("Warning"))) == 1
-    assert validation_cache.shacl_findings(graph, check("Warning")) == []  # remembered: no violation
-    assert calls == ["Violation", "Violation", "Warning"]
+    assert len(checked) == 2  # another descriptor: checked again
 
 
 @pytest.mark.usefixtures("warm")
