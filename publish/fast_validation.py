@@ -54,6 +54,7 @@ it the libraries loaded).
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from collections import Counter
@@ -319,34 +320,51 @@ def _day_exists(array: Any) -> Any:
     return pc.if_else(late, exists, pc.is_valid(array))
 
 
+_PREPARED: dict[tuple[str, tuple[str, ...] | None], tuple[Any, list[_Column]]] = {}  # see _Table
+
+
 class _Table:
     """A CSV file read block by block with its schema's columns."""
 
     def __init__(self, source: Source, only: list[str] | None = None) -> None:
+        self.source = source
+        self.primary_key = _as_list(source.schema.get("primaryKey"))
+        # Tables with the same schema share its columns (their readers, tests and verdicts):
+        # a catalogue's tables often share a schema, and building them is per-field work.
+        memo = (json.dumps(source.schema, sort_keys=True, default=repr), None if only is None else tuple(only))
+        known = _PREPARED.get(memo)
+        if known is None:
+            known = self._prepare(only)
+            if len(_PREPARED) >= 64:
+                _PREPARED.clear()
+            _PREPARED[memo] = known
+        self.schema, self.columns = known
+        self.names = [f.name for f in self.schema.fields]
+
+    def _prepare(self, only: list[str] | None) -> tuple[Any, list[_Column]]:
         from frictionless import Schema
 
-        self.source = source
+        source = self.source
         if "fieldsMatch" in source.schema:
             raise Unsupported("the schema sets fieldsMatch")
-        self.schema = Schema.from_descriptor(_without_keys(source.schema))
-        self.names = [f.name for f in self.schema.fields]
-        self.primary_key = _as_list(source.schema.get("primaryKey"))
-        key_fields = set(self.primary_key) | {f.name for f in self.schema.fields if f.constraints.get("unique")}
+        schema = Schema.from_descriptor(_without_keys(source.schema))
+        key_fields = set(self.primary_key) | {f.name for f in schema.fields if f.constraints.get("unique")}
         for key in source.schema.get("foreignKeys", []) or []:
             key_fields |= set(_as_list(key.get("fields")))
         if only is not None:
             key_fields = set(only)
-        types = {f.name: f.type for f in self.schema.fields}
+        types = {f.name: f.type for f in schema.fields}
         for name in sorted(key_fields):
             if name in types and types[name] not in KEY_TYPES:
                 raise Unsupported(
                     f"key field '{name}' is of type {types[name]}, compared by value only by Frictionless"
                 )
-        self.columns = [
+        columns = [
             _Column(f, number, f.name in key_fields)
-            for number, f in enumerate(self.schema.fields, start=1)
+            for number, f in enumerate(schema.fields, start=1)
             if only is None or f.name in only
         ]
+        return schema, columns
 
     def foreign_keys(self) -> list[dict[str, Any]]:
         keys = []
