@@ -58,7 +58,7 @@ import json
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -724,15 +724,23 @@ def _repeats(
     before = {value: memory.get(value) for value in special}
     memory.update(zip(values, range(start, start + len(values)), strict=True))
     memory.pop(empty, None)
-    for offset, value in enumerate(values):
-        if value not in special:
-            continue
+    look = (offset for offset, value in enumerate(values) if value in special)
+    yield from _in_row_order(look, values, before, start, empty, keyless)
+
+
+def _in_row_order(
+    offsets: Iterable[int], values: list[Any], last: dict[Any, Any], start: int, empty: Any, keyless: bool
+) -> Iterator[tuple[int, Any, int | None]]:
+    """The rows to look at, in order: an ``empty`` value is yielded with None (``keyless``) or
+    skipped; any other is yielded with the row ``last`` had for it (if any), then becomes that row."""
+    for offset in offsets:
+        value = values[offset]
         if value == empty:
             if keyless:
                 yield offset, value, None
             continue
-        match = before.get(value)
-        before[value] = start + offset
+        match = last.get(value)
+        last[value] = start + offset
         if match:
             yield offset, value, match
 
@@ -802,16 +810,7 @@ def _repeats_among(
     look = np.isin(_hashes(parts), repeated)
     if keyless:
         look |= _all_empty(parts)
-    for offset in np.flatnonzero(look).tolist():
-        value = values[offset]
-        if value == empty:
-            if keyless:
-                yield offset, value, None
-            continue
-        match = memory.get(value)
-        memory[value] = start + offset
-        if match:
-            yield offset, value, match
+    yield from _in_row_order(np.flatnonzero(look).tolist(), values, memory, start, empty, keyless)
 
 
 def _without_keys(schema: dict[str, Any]) -> dict[str, Any]:
