@@ -6,7 +6,7 @@ portal in tests/integration."""
 from __future__ import annotations
 
 import copy
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -367,7 +367,10 @@ def test_an_interrupt_with_jobs_starts_no_further_step(first_plan: Any) -> None:
     assert len(datasets) == 3
     with pytest.raises(KeyboardInterrupt):
         execute(plan, portal, jobs=2)  # type: ignore[arg-type]
-    time.sleep(0.3)  # let the other thread end the step it was in
+    for thread in threading.enumerate():  # let the other thread end the step it was in
+        if thread.name.startswith("publish-dataset"):
+            thread.join(timeout=10)
+            assert not thread.is_alive()
     written = [a for a, _ in portal.trace if a != "package_show"]
     assert len(written) < len(plan.writes), written
     assert datasets[2] not in portal.packages, "the third dataset was never started"
