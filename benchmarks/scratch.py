@@ -88,8 +88,10 @@ def validate_only(root: Path, env: dict[str, str]) -> tuple[dict, float, float]:
 
 def portal_settings() -> dict[str, str]:
     settings = {}
+    state = Path(os.environ.get("PORTAL_STATE", ".portal"))  # as portal/portal.sh reads it
+    state = state if state.is_absolute() else REPO / state
     for name in ("env.sh", "sysadmin.env"):
-        path = REPO / ".portal" / name
+        path = state / name
         if path.is_file():
             for line in path.read_text().splitlines():
                 if line.startswith("export ") and "=" in line:
