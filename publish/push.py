@@ -423,7 +423,7 @@ def _create_resources(run: _Run, actions: list[Action]) -> dict[int, Outcome]:
     outcomes: dict[int, Outcome] = {}
     for n, batch in enumerate(batches):
         if run.stop.is_set():
-            raise KeyboardInterrupt
+            raise _Stopped
         with_release = release is not None and n == len(batches) - 1
         with_release = with_release and all(o.outcome is State.DONE for o in outcomes.values())
         group = [actions[i] for i in batch]

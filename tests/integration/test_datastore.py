@@ -245,21 +245,28 @@ def odd_creates(fault: str):
     return schedule
 
 
+def push_through_faults(publisher: Publisher, ckan_url: str, fault: str) -> tuple[int, dict[str, Any], list[str]]:
+    """``push --jobs 1`` through a fault proxy whose every odd-numbered datastore_create gets
+    ``fault``: the exit code, the JSON report and the faults the proxy injected."""
+    from tests.integration.fault_proxy import FaultProxy
+
+    proxy = FaultProxy(ckan_url, odd_creates(fault))
+    url = proxy.start()
+    try:
+        code, report = publisher.json("push", "--yes", "--jobs", "1", env={"CKAN_URL": url})
+    finally:
+        proxy.stop()
+    return code, report, proxy.faults()
+
+
 def test_a_new_table_whose_create_failed_with_500_and_left_nothing_is_created_once_more(
     publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, anonymous: ckanapi.RemoteCKAN, ckan_url: str
 ) -> None:
     """What CKAN does on a new portal: its DataStore creates a PostgreSQL type on its first write,
     and of several creates arriving at once all but one fail with HTTP 500 (nothing written). The
     push sees that no table exists, sends that create once more, and completes."""
-    from tests.integration.fault_proxy import FaultProxy
-
-    proxy = FaultProxy(ckan_url, odd_creates("500"))
-    url = proxy.start()
-    try:
-        code, report = publisher.json("push", "--yes", "--jobs", "1", env={"CKAN_URL": url})
-    finally:
-        proxy.stop()
-    assert proxy.faults() == ["500"] * len(TABLES)
+    code, report, faults = push_through_faults(publisher, ckan_url, "500")
+    assert faults == ["500"] * len(TABLES)
     assert code == 0, report
     for resource, path, schema in resources(ckan, catalogue).values():
         assert_table_equals_csv(anonymous, resource, path, schema)
@@ -270,15 +277,9 @@ def test_a_500_after_the_table_was_made_is_reported_and_the_rerun_converges(
 ) -> None:
     """A 500 whose create did happen is not repeated blindly: the push says which load failed and
     keeps the dataset private; the next run sees the table and leaves it right, without duplicates."""
-    from tests.integration.fault_proxy import FaultProxy
-
-    proxy = FaultProxy(ckan_url, odd_creates("500-after"))
-    url = proxy.start()
-    try:
-        code, report = publisher.json("push", "--yes", "--jobs", "1", env={"CKAN_URL": url})
-    finally:
-        proxy.stop()
+    code, report, faults = push_through_faults(publisher, ckan_url, "500-after")
     assert code == 3, report
+    assert faults and set(faults) == {"500-after"}
     failed = [a for a in report["actions"] if a["outcome"] == "failed"]
     assert failed and all(a["action"] == "datastore" for a in failed)
     assert all('HTTP 500, CKAN says "Internal Server Error"' in a["detail"] for a in failed), failed
