@@ -163,8 +163,6 @@ class MultipartBody:
     def _build(self, fields: dict[str, Any], files: list[tuple[str, Path, ProgressCallback | None]]) -> None:
         self.boundary = uuid.uuid4().hex
         self.files = [(path, path.stat().st_size, progress) for _, path, progress in files]
-        self.path = files[0][1]
-        self.progress = files[0][2]
         head = b"".join(
             f'--{self.boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'.encode()
             + form_value(v).encode("utf-8")
@@ -172,16 +170,15 @@ class MultipartBody:
             for k, v in fields.items()
             if v is not None
         )
+        # The fields go before the first file; each later file's part starts by ending the one before.
         self.heads = [
-            (b"" if i == 0 else b"\r\n")
-            + (head if i == 0 else b"")
+            (head if i == 0 else b"\r\n")
             + (
                 f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"; '
                 f'filename="{path.name}"\r\nContent-Type: text/csv\r\n\r\n'
             ).encode()
             for i, (name, path, _) in enumerate(files)
         ]
-        self.head = self.heads[0]
         self.tail = f"\r\n--{self.boundary}--\r\n".encode()
         self.file_size = sum(size for _, size, _ in self.files)
         self.length = sum(len(h) for h in self.heads) + self.file_size + len(self.tail)
