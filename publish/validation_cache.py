@@ -241,7 +241,16 @@ def unless_clean(
 
 def dcat_code() -> dict[str, str]:
     """What decides the DCAT-AP.de check besides the metadata: the mapping, the graph, the
-    shapes and their checker, and rdflib's and pyshacl's versions."""
+    shapes and their checker, and rdflib's and pyshacl's versions (read once per process)."""
+    if not _DCAT_CODE:
+        _DCAT_CODE.update(_read_dcat_code())
+    return dict(_DCAT_CODE)
+
+
+_DCAT_CODE: dict[str, str] = {}
+
+
+def _read_dcat_code() -> dict[str, str]:
     here = Path(__file__).parent
     shapes = here.parent / "dcat_ap_de"
     files = [here / n for n in ("dcat.py", "mapping.py", "vocabularies.py", "catalogue.py", "structured.py")]

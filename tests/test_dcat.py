@@ -199,6 +199,16 @@ def test_shapes_catch_broken_dcat_ap_de() -> None:
     assert "dct:issued is at most one xsd:date or xsd:dateTime" in messages
 
 
+def test_the_check_leaves_the_graph_as_it_was() -> None:
+    # checked in place (no copy), which is sound only while no shape adds triples
+    g, _, dist = _minimal_graph()
+    g.set((dist, dg.DCT["format"], Literal("CSV")))  # a violation, so the check has things to say
+    before = set(g)
+    assert shacl.violations(shacl.check(g))
+    assert set(g) == before
+    assert (None, SH.rule, None) not in shacl.shapes()
+
+
 def test_attribution_licence_needs_by_text() -> None:
     g, _, dist = _minimal_graph()
     g.set((dist, dg.DCT.license, URIRef("http://dcat-ap.de/def/licenses/cc-by/4.0")))
