@@ -8,7 +8,7 @@ PORTAL := portal/portal.sh
 # /tmp/pytest-of-$$USER, so a second test run on the machine could delete this one's files mid-run.
 TMPS := $(CURDIR)/.pytest-tmp
 
-.PHONY: install demo test test-ckan-2.11 chaos readme unit lint validate portal portal-env portal-stop portal-reset benchmark benchmark-keyed benchmark-peers benchmark-rerun benchmark-validation
+.PHONY: install demo test test-ckan-2.11 chaos readme unit lint validate portal portal-env portal-stop portal-reset benchmark benchmark-keyed benchmark-peers benchmark-rerun benchmark-validation benchmark-goals
 
 $(BIN)/publish: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (found $$($(PYTHON) --version))"; exit 2; }
@@ -93,6 +93,9 @@ benchmark-rerun: install  ## an unchanged rerun of a 50-dataset catalogue as a n
 
 benchmark-peers: install $(BENCH)/ckanapi/bin/ckanapi $(BENCH)/frictionless/bin/frictionless  ## publish one synthetic catalogue with ckanapi, frictionless and publish, rerun; one table
 	@eval "$$($(PORTAL) start)" && $(BIN)/python -u benchmarks/peers.py $(PEERS_ARGS)
+
+benchmark-goals: install $(BENCH)/ckanapi/bin/ckanapi $(BENCH)/frictionless/bin/frictionless  ## every goal of issue 13 measured in one run, one table of verdicts (about 20 min; GOALS_ARGS=--quick tries it out)
+	@eval "$$($(PORTAL) start)" && eval "$$($(PORTAL) env --sysadmin)" && $(BIN)/python -u benchmarks/goals.py $(GOALS_ARGS)
 
 benchmark-validation: install  ## the fast validation engine against Frictionless: 10k/100k/1M rows, errors compared (VALIDATION_ARGS=--large: a 1 GiB keyed file too)
 	$(BIN)/python -u benchmarks/validation_speed.py $(VALIDATION_ARGS)

@@ -371,6 +371,9 @@ def main() -> None:
         help="comma-separated subset of ckanapi,frictionless,publish (ckanapi always runs: the ratios' base)",
     )
     parser.add_argument("--jobs", type=int, default=None, help="`publish push --jobs N` (default: its own default)")
+    parser.add_argument(
+        "--summary", type=Path, help="also write the figures as JSON to this file (benchmarks/goals.py)"
+    )
     args = parser.parse_args()
 
     import ckanapi
@@ -473,6 +476,9 @@ def main() -> None:
     print()
     print(f"expected on the portal: {len(synthetic.files)} resources per tool; load average {load_average()}")
     print(table(runs))
+    if args.summary:
+        shape = {"datasets": args.datasets, "files": args.files, "rows": args.rows}
+        args.summary.write_text(json.dumps({"peers": {**shape, "runs": [vars(r) for r in runs]}}))
 
 
 if __name__ == "__main__":

@@ -94,6 +94,9 @@ def main() -> None:
     )
     parser.add_argument("--keyed", action="store_true", help="a schema with a primary key (id); compare with the goal")
     parser.add_argument("--keep", action="store_true", help="keep the organization and the temp folder")
+    parser.add_argument(
+        "--summary", type=Path, help="also write the figures as JSON to this file (benchmarks/goals.py)"
+    )
     args = parser.parse_args()
     with scratch("publish-bench-", keep=args.keep) as s:
         started = time.monotonic()
@@ -133,6 +136,10 @@ def main() -> None:
             f"actions {sorted({a['action'] for a in report['actions']})}, peak RSS {peak:.0f} MiB"
         )
         print(f"peak RSS of any push process: {max(first_peak, peak):.0f} MiB")
+        if args.summary:
+            figures = {"bytes": size, "rows": rows, "keyed": args.keyed, "validation_peak_mib": validation_peak}
+            figures |= {"push_peak_mib": first_peak, "rerun_peak_mib": peak}
+            args.summary.write_text(json.dumps({"large_file": figures}))
         if args.keyed:
             print(goal_verdict(validation_peak, max(first_peak, peak)))
 

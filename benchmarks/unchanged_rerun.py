@@ -59,6 +59,9 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=3, help="CSVs per dataset")
     parser.add_argument("--rows", type=int, default=3000, help="rows per CSV")
     parser.add_argument("--repeat", type=int, default=3, help="warm reruns (the median is shown)")
+    parser.add_argument(
+        "--summary", type=Path, help="also write the figures as JSON to this file (benchmarks/goals.py)"
+    )
     args = parser.parse_args()
     import ckanapi
 
@@ -106,6 +109,10 @@ def main() -> None:
         f"| {statistics.median(seconds):.2f} | {last['requests']} | {last['bytes_uploaded']} |"
     )
     print(f"| cold validation cache | {cold[0]:.2f} | {cold[1]['requests']} | {cold[1]['bytes_uploaded']} |")
+    if args.summary:
+        figures = {"datasets": args.datasets, "files": args.files, "warm_s": seconds, "requests": last["requests"]}
+        figures |= {"bytes_uploaded": last["bytes_uploaded"], "cold_s": cold[0], "cold_requests": cold[1]["requests"]}
+        args.summary.write_text(json.dumps({"rerun": figures}))
 
 
 if __name__ == "__main__":

@@ -138,6 +138,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, action="append", help="rows per file (repeatable); default 10k, 100k, 1M")
     parser.add_argument("--large", action="store_true", help="also a ~1 GiB file with a primary key (ours only)")
     parser.add_argument("--keep", type=Path, help="keep the generated files in this folder")
+    parser.add_argument(
+        "--summary", type=Path, help="also write the figures as JSON to this file (benchmarks/goals.py)"
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -149,6 +152,7 @@ def main() -> None:
     header = f"{'rows':>10} {'file':>8} {'MB':>6} {'errors':>7} {'Frictionless s':>15} {'ours s':>7} "
     header += f"{'rows/s ours':>12} {'ratio':>6} {'MB peak F/ours':>15}  lists"
     print(header)
+    measured: list[dict[str, Any]] = []
     for rows in sizes:
         for invalid in (False, True):
             path = folder / f"t{rows}_{'invalid' if invalid else 'valid'}.csv"
@@ -163,8 +167,22 @@ def main() -> None:
                 f"{theirs['peak_mb']:>7.0f}/{ours['peak_mb']:<7.0f}  {equal}",
                 flush=True,
             )
+            measured.append(
+                {
+                    "rows": rows,
+                    "invalid": invalid,
+                    "errors": len(ours["errors"]),
+                    "frictionless_s": theirs["seconds"],
+                    "ours_s": ours["seconds"],
+                    "equal": equal == "equal",
+                    "frictionless_peak_mib": theirs["peak_mb"],
+                    "ours_peak_mib": ours["peak_mb"],
+                }
+            )
             if not args.keep:
                 path.unlink()
+    if args.summary:
+        args.summary.write_text(json.dumps({"validation": measured}))
     if args.large:
         rows = 8_000_000  # 1.07 GB (1 GiB) with these 11 columns
         path = folder / "large_keyed.csv"
