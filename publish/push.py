@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -291,8 +292,8 @@ def execute(plan: Plan, portal: Portal, progress: UploadProgress | None = None, 
     # Plan order, not completion order: each dataset's outcomes, in the order its actions were planned.
     pending = {name: iter(outcomes) for name, outcomes in done.items()}
     result.outcomes = [next(pending[action.dataset]) for action in plan.actions]
-    _reconcile(portal, run.unclear, run.created, result)
-    _restore_order(portal, plan, run.unclear, result)
+    seen = _reconcile(portal, run.unclear, run.created, result)
+    _restore_order(portal, plan, run.unclear, result, seen)
     result.requests = portal.requests_made
     result.bytes_uploaded = portal.bytes_uploaded
     return result
@@ -537,31 +538,53 @@ def _record_digests(run: _Run, action: Action, digests: dict[str, str], release:
 
 def _reconcile(
     portal: Portal, unclear: set[tuple[str, str, str]], created: dict[tuple[str, str | None], str], result: RunResult
-) -> None:
+) -> dict[str, list[dict[str, Any]]]:
     """After creates whose answers were lost: remove copies that a late original left behind.
 
-    (One that lands even later is a duplicate for the next run's plan, which deletes it.)
+    One read per dataset for all its unclear creates. Returns each dataset's resources as they
+    are after the removals (by package id), for :func:`_restore_order`. (A copy that lands even
+    later is a duplicate for the next run's plan, which deletes it.)
     """
+    keeps: dict[str, dict[str, str]] = {}  # package id -> resource key -> the id this run kept
     for dataset, package_id, identity in sorted(unclear):
         keep = created.get((dataset, identity))
-        if keep is None:
-            continue
+        if keep is not None:
+            keeps.setdefault(package_id, {})[identity] = keep
+    seen: dict[str, list[dict[str, Any]]] = {}
+    for package_id, kept in sorted(keeps.items()):
+        left: list[dict[str, Any]] = []
+        removed: Counter[str] = Counter()
         try:
-            removed = _remove_late_duplicates(portal, package_id, identity, keep)
+            for resource in (portal.find_package(package_id) or {}).get("resources") or []:
+                identity = resource.get(IDENTITY_FIELD)
+                if identity in kept and resource.get("id") != kept[identity]:
+                    delete_quietly(portal, "resource_delete", {"id": resource["id"]})
+                    removed[identity] += 1
+                else:
+                    left.append(resource)
         except PublishError as exc:
-            result.notes.append(
-                f"could not check {identity} for duplicates ({portal.redact(str(exc))});"
-                " rerun: the next run removes any"
-            )
+            for identity in sorted(kept):
+                result.notes.append(
+                    f"could not check {identity} for duplicates ({portal.redact(str(exc))});"
+                    " rerun: the next run removes any"
+                )
             result.unverified = True  # exit 3: not known to be complete
             continue
-        if removed:
+        for identity, count in sorted(removed.items()):
             result.notes.append(
-                f"removed {removed} duplicate(s) of resource {identity} left by a create that landed late"
+                f"removed {count} duplicate(s) of resource {identity} left by a create that landed late"
             )
+        seen[package_id] = left
+    return seen
 
 
-def _restore_order(portal: Portal, plan: Plan, unclear: set[tuple[str, str, str]], result: RunResult) -> None:
+def _restore_order(
+    portal: Portal,
+    plan: Plan,
+    unclear: set[tuple[str, str, str]],
+    result: RunResult,
+    seen: dict[str, list[dict[str, Any]]],
+) -> None:
     """Where creates landed late: put the dataset's resources back in catalogue order.
 
     A create whose answer was lost can land after the dataset's next resource, and of two copies
@@ -569,7 +592,7 @@ def _restore_order(portal: Portal, plan: Plan, unclear: set[tuple[str, str, str]
     file and table) may be the later one. So for each dataset with an unclear create in this run
     or a duplicate deleted by it, CKAN's ``package_resource_reorder`` restores the catalogue's
     order (resources made by hand stay, after ours): one read, and one write only where the
-    order is wrong.
+    order is wrong (none where ``seen``, from :func:`_reconcile`, has the dataset's resources).
     """
     affected = {(d, p) for d, p, _ in unclear}
     affected |= {(a.dataset, a.package_id) for a in plan.actions if a.duplicate and a.package_id}
@@ -580,8 +603,10 @@ def _restore_order(portal: Portal, plan: Plan, unclear: set[tuple[str, str, str]
             )
         )
         try:
-            package = portal.find_package(package_id) or {}
-            resources = package.get("resources") or []
+            if package_id in seen:
+                resources = seen[package_id]
+            else:
+                resources = (portal.find_package(package_id) or {}).get("resources") or []
             ours = {r.get(IDENTITY_FIELD): r["id"] for r in resources if r.get(IDENTITY_FIELD) in wanted}
             now = [r.get(IDENTITY_FIELD) for r in resources if r.get(IDENTITY_FIELD) in wanted]
             if now == [w for w in wanted if w in ours]:
@@ -795,17 +820,6 @@ def _poll(portal: Portal, find: Callable[[], dict[str, Any] | None]) -> dict[str
         portal.session.sleep(step)
         waited += step
         delay *= 2
-
-
-def _remove_late_duplicates(portal: Portal, package_id: str, identity: str, keep: str) -> int:
-    """Delete resources of the package that carry ``identity`` but are not ``keep`` (late creates)."""
-    package = portal.find_package(package_id) or {}
-    removed = 0
-    for resource in package.get("resources") or []:
-        if resource.get(IDENTITY_FIELD) == identity and resource.get("id") != keep:
-            delete_quietly(portal, "resource_delete", {"id": resource["id"]})
-            removed += 1
-    return removed
 
 
 def _managed_or_none(package: dict[str, Any] | None) -> dict[str, Any] | None:

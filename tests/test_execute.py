@@ -166,6 +166,9 @@ def test_a_create_that_lands_after_the_copy_is_removed_by_the_same_run(first_pla
     assert result.ok
     assert resource_keys(portal, "-partner") == ["partners"]
     assert any("duplicate" in note for note in result.notes)
+    # one read of the dataset after the run's creates, for the duplicates and the order alike
+    last_create = len(portal.calls) - 1 - portal.calls[::-1].index("resource_create")
+    assert portal.calls[last_create:].count("package_show") == 1
 
 
 def test_a_late_duplicate_left_behind_is_removed_by_the_next_plan(first_plan: Any) -> None:
