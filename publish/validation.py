@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import heapq
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -455,23 +455,94 @@ def _validate_tables(
     ]
     frictionless_package = Package(resources=resources)
     for table in slow:
-        # Every row is read (no error limit): Frictionless keeps this table's errors until it is done.
-        report = frictionless_package.get_resource(table.spec.name).validate(limit_errors=0)
-        task = report.tasks[0]
-        read = int(task.stats.get("rows") or 0)
+        resource = frictionless_package.get_resource(table.spec.name)
+        row_counts = _RowCounts(frictionless_package)
+        if engine == "frictionless":  # the reference: Frictionless' own report, all errors at once
+            task = resource.validate(limit_errors=0).tasks[0]
+            reported: Iterable[Any] = task.errors
+        else:  # one error at a time: the budget keeps --max-errors of them, however many there are
+            reported = _frictionless_errors(resource)
+        # Every row is read (no error limit). A foreign key error into an empty table says so:
+        # the rows of the table it points into are counted when such an error comes up.
+        problems += budget.take(_problems_of(reported, table, borrowed, row_counts))
+        read = int(task.stats.get("rows") or 0) if engine == "frictionless" else int(resource.stats.rows or 0)
         rows += read
         if counts is not None:
             counts[table.shown] = read
-        # Rows of the tables a foreign key error points into: a key into an empty table says so.
-        row_counts = {table.spec.name: read}
-        for name in {getattr(e, "reference_name", "") for e in task.errors if e.type == "foreign-key"} - set(
-            row_counts
-        ):
-            if frictionless_package.has_resource(name):
-                resource = frictionless_package.get_resource(name)
-                row_counts[name] = sum(1 for _ in _data_records(Path(resource.basepath or ".") / str(resource.path)))
-        problems += budget.take(_problems_of(task.errors, table, borrowed, row_counts))
     return problems, rows
+
+
+def _frictionless_errors(resource: Any) -> Iterator[Any]:
+    """Frictionless' errors for one table, as ``resource.validate(limit_errors=0)`` lists them
+    (same errors, same order; tests compare the two), but yielded as they are found instead of
+    kept in a list until the table is done.
+
+    The same steps as Frictionless' own validation, with its public parts: the descriptor
+    checked, the resource opened, each check's start, every row through every check (a row the
+    reader cannot make is its error), then each check's end.
+    """
+    from frictionless import Checklist, FrictionlessException
+
+    checklist = Checklist()
+    checks = checklist.connect(resource)
+    try:
+        resource.to_descriptor(validate=True)
+    except FrictionlessException as exception:
+        yield from exception.to_errors()
+        return
+    if resource.closed:
+        try:
+            resource.open()
+        except FrictionlessException as exception:
+            resource.close()
+            yield from exception.to_errors()
+            return
+    with resource:
+        for index, check in enumerate(checks):
+            for error in check.validate_start():
+                if error.type == "check-error":
+                    del checks[index]  # a check that cannot run is left out, exactly as Frictionless does
+                if checklist.match(error):
+                    yield error
+        while True:
+            try:
+                row = next(resource.row_stream)
+            except FrictionlessException as exception:
+                yield exception.error
+                continue
+            except StopIteration:
+                break
+            for check in checks:
+                for error in check.validate_row(row):
+                    if checklist.match(error):
+                        yield error
+        for check in checks:
+            for error in check.validate_end():
+                if checklist.match(error):
+                    yield error
+
+
+class _RowCounts(Mapping[str, int]):
+    """Rows of the package's tables, each counted (by reading its file) when first asked for."""
+
+    def __init__(self, package: Any) -> None:
+        self.package = package
+        self.counted: dict[str, int] = {}
+
+    def __getitem__(self, name: str) -> int:
+        if name not in self.counted:
+            if not self.package.has_resource(name):
+                raise KeyError(name)
+            resource = self.package.get_resource(name)
+            path = Path(resource.basepath or ".") / str(resource.path)
+            self.counted[name] = sum(1 for _ in _data_records(path))
+        return self.counted[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.counted)
+
+    def __len__(self) -> int:
+        return len(self.counted)
 
 
 def _data_records(path: Path) -> Iterator[list[str]]:
@@ -484,7 +555,7 @@ def _data_records(path: Path) -> Iterator[list[str]]:
 
 
 def _problems_of(
-    errors: Iterable[Any], table: Table, borrowed: dict[str, Table], row_counts: dict[str, int]
+    errors: Iterable[Any], table: Table, borrowed: dict[str, Table], row_counts: Mapping[str, int]
 ) -> Iterator[Problem]:
     """Frictionless' errors (or the fast engine's, the same) as problems, in their order, one at a time.
 
@@ -522,7 +593,7 @@ def _frictionless_resource(name: str, table: Table, schema: dict[str, Any]) -> R
 
 
 def _problem_from(
-    error: Any, table: Table, borrowed: dict[str, Table], row_counts: dict[str, int] | None = None
+    error: Any, table: Table, borrowed: dict[str, Table], row_counts: Mapping[str, int] | None = None
 ) -> Problem:
     """Turn a Frictionless error into a problem a data steward can act on.
 

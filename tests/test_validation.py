@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -349,3 +350,89 @@ def test_a_table_with_problems_beyond_the_cap_is_never_remembered_as_valid(
     fresh = publish.validate(publish.load_catalogue(catalogue_dir), max_errors=0)
     assert again.problems == fresh.problems
     assert {PROJECTS, LINKS} <= {p.file for p in fresh.problems}
+
+
+# ------------------------------------------- tables Frictionless validates itself: errors as found
+
+FALLBACK_SCHEMA = {
+    "fields": [
+        {"name": "id", "type": "integer", "constraints": {"required": True}},
+        {"name": "amount", "type": "number", "constraints": {"minimum": 0}},
+        {"name": "kind", "type": "string", "constraints": {"enum": ["a", "b"]}},
+        {"name": "day", "type": "date"},
+    ],
+    "primaryKey": ["id"],
+    "foreignKeys": [{"fields": ["kind"], "reference": {"resource": "kinds", "fields": ["kind"]}}],
+}
+FALLBACK_CASES = {
+    "clean": "id,amount,kind,day\n1,2.5,a,2024-01-31\n2,0,b,2024-02-29\n",
+    "renamed header, bad cells": "id,betrag,kind,day\n1,-1,c,2024-02-30\nx,1,a,2024-01-01\n3,1,b,2024-01-01\n",
+    "blank, short and long rows": "id,amount,kind,day\n1,1,a,2024-01-01\n,,,\n2,1\n3,1,a,2024-01-01,extra\n",
+    "repeated key, unknown kind": "id,amount,kind,day\n1,1,a,2024-01-01\n1,2,b,2024-01-02\n2,3,z,2024-01-03\n",
+    "header only": "id,amount,kind,day\n",
+    "missing column": "id,amount,kind\n1,1,a\n2,2,b\n",
+}
+
+
+def _fallback_package(folder: Path, text: str) -> Any:
+    from frictionless import Package, Resource, Schema, formats
+
+    (folder / "main.csv").write_text(text, encoding="utf-8")
+    (folder / "kinds.csv").write_text("kind\na\nb\nz\n", encoding="utf-8")
+    control = formats.CsvControl(delimiter=",")
+    where = {"basepath": str(folder), "format": "csv", "encoding": "utf-8", "control": control}
+    schema = Schema.from_descriptor(json.loads(json.dumps(FALLBACK_SCHEMA)))
+    main = Resource(name="main", path="main.csv", schema=schema, **where)
+    kinds = Resource(
+        name="kinds", path="kinds.csv", schema=Schema.from_descriptor({"fields": [{"name": "kind"}]}), **where
+    )
+    return Package(resources=[main, kinds])
+
+
+def _raw(error: Any) -> tuple:
+    return (error.type, getattr(error, "row_number", None), getattr(error, "field_name", None),
+            getattr(error, "cell", None), error.note, error.message)  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(FALLBACK_CASES))
+def test_errors_as_found_are_frictionless_report(tmp_path: Path, case: str) -> None:
+    from publish.validation import _frictionless_errors
+
+    expected = _fallback_package(tmp_path, FALLBACK_CASES[case]).get_resource("main").validate(limit_errors=0)
+    resource = _fallback_package(tmp_path, FALLBACK_CASES[case]).get_resource("main")
+    found = [_raw(e) for e in _frictionless_errors(resource)]
+    assert found == [_raw(e) for e in expected.tasks[0].errors]
+    assert resource.stats.rows == expected.tasks[0].stats.get("rows", 0)
+    assert bool(found) == (case not in {"clean", "header only"})
+
+
+def test_errors_as_found_come_before_the_table_is_read(tmp_path: Path) -> None:
+    from publish.validation import _frictionless_errors
+
+    rows = "".join(f"{i},-1,a,2024-01-01\n" for i in range(1, 20_001))
+    resource = _fallback_package(tmp_path, "id,betrag,kind,day\n" + rows).get_resource("main")
+    errors = _frictionless_errors(resource)
+    first = [_raw(next(errors)) for _ in range(3)]
+    assert [e[0] for e in first] == ["incorrect-label", "constraint-error", "constraint-error"]
+    assert not resource.closed and resource.row_stream is not None  # the rest is still unread
+    assert sum(1 for _ in errors) == 20_000 - 2
+    assert resource.closed
+
+
+def test_a_table_frictionless_validates_keeps_only_max_errors(
+    catalogue_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _many_bad_years(catalogue_dir, 1_250)
+    projects = catalogue_dir / PROJECTS
+    projects.write_text(projects.read_text().replace("id,name,", "id,title,", 1))  # Frictionless validates it
+    full = publish.validate(publish.load_catalogue(catalogue_dir), max_errors=0)
+    assert len(full.problems) > 1_250 and full.rows > 1_250
+    from frictionless import Resource
+
+    def whole_list(*_: Any, **__: Any) -> None:
+        raise AssertionError("the table's errors were collected in one list")
+
+    monkeypatch.setattr(Resource, "validate", whole_list)
+    report = publish.validate(publish.load_catalogue(catalogue_dir), max_errors=10)
+    assert (len(report.problems), report.total, report.truncated) == (10, len(full.problems), True)
+    assert report.rows == full.rows
