@@ -50,9 +50,58 @@ _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def parse_yaml(text: str) -> Any:
     """Parse one YAML document safely (no aliases, bounded depth); raise :class:`StructuredError`.
 
-    The event stream is checked first — the parser keeps its own stack, so 50,000 nested lists
-    cost no recursion — and only a document that passes is built (safe tags only).
+    With libyaml the document is composed (aliases stay references to the node they name, so
+    composing costs no more than the text is long), its node tree walked without recursion, and
+    only a tree with no node reached twice (an alias) and no deeper than :data:`MAX_DEPTH` is
+    built (safe tags only). Any other document, and every one without libyaml, is read event by
+    event for the refusal and where it is (:func:`_refuse_yaml`).
     """
+    if not _composes_in_c():  # pure Python composes by recursion
+        return _refuse_yaml(text)
+    try:
+        loader = _LOADER(text)  # libyaml's safe loader
+        try:
+            node = loader.get_single_node()
+            if node is not None and _plain_tree(node):
+                return loader.construct_document(node)
+        finally:
+            loader.dispose()
+        if node is None:
+            return None
+    except (yaml.YAMLError, RecursionError):
+        pass
+    return _refuse_yaml(text)
+
+
+def _composes_in_c() -> bool:
+    return bool(_LOADER is getattr(yaml, "CSafeLoader", object()))
+
+
+def _plain_tree(root: Any) -> bool:
+    """Whether no node is reached twice (no alias) and collections nest at most MAX_DEPTH deep."""
+    seen: set[int] = set()
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen:
+            return False
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [item for pair in node.value for item in pair]
+        else:
+            continue
+        if depth + 1 > MAX_DEPTH:
+            return False
+        stack.extend((child, depth + 1) for child in children)
+    return True
+
+
+def _refuse_yaml(text: str) -> Any:
+    """The YAML read event by event (the parser keeps its own stack, so 50,000 nested lists cost
+    no recursion): the first alias or level too deep is refused where it is; a document that
+    passes is built as it is."""
     try:
         depth = 0
         for event in yaml.parse(text, Loader=_LOADER):

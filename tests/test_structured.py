@@ -32,6 +32,31 @@ def test_an_anchor_without_alias_is_harmless() -> None:
     assert parse_yaml("a: &x 1\n") == {"a": 1}
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("a: &x 1\nb: *x\n", 2),  # a scalar named twice
+        ("&x [1, *x]\n", 1),  # a list holding itself
+        ("a: *nowhere\n", 1),  # an alias of no anchor
+        ("a: 1\n---\nb: &x [*x]\n", 3),  # in a second document
+    ],
+    ids=["scalar", "itself", "undefined", "second document"],
+)
+def test_every_alias_is_refused_where_it_is(text: str, line: int) -> None:
+    with pytest.raises(StructuredError) as caught:
+        parse_yaml(text)
+    assert str(caught.value).startswith("broken YAML: aliases (*")
+    assert caught.value.line == line
+
+
+def test_empty_and_scalar_documents_read_as_before() -> None:
+    assert parse_yaml("") is None
+    assert parse_yaml("# only a comment\n") is None
+    assert parse_yaml("just text") == "just text"
+    with pytest.raises(StructuredError, match="broken YAML: but found another document"):
+        parse_yaml("a: 1\n---\nb: 2\n")
+
+
 @pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 50_000])
 def test_deep_yaml_nesting_is_refused(depth: int) -> None:
     with pytest.raises(StructuredError) as caught:
