@@ -88,6 +88,7 @@ class Catalogue:
     digests: dict[Path, Any] = field(default_factory=dict, repr=False, compare=False)
     # Descriptor paths resolved in this run (symlinks followed once; refusals are not remembered).
     _resolved: dict[tuple[Path, str], Path] = field(default_factory=dict, repr=False, compare=False)
+    _resolved_root: Path | None = field(default=None, repr=False, compare=False)  # root with symlinks followed
 
     def parsed(self, path: Path, problems: list[Problem] | None = None) -> Any:
         """The JSON or YAML file at ``path``, parsed once per catalogue by the one reader
@@ -123,15 +124,17 @@ class Catalogue:
         """Resolve a descriptor path of ``dataset``, refusing anything that leaves the catalogue."""
         key = (dataset.folder, ref)
         if key not in self._resolved:
-            self._resolved[key] = resolve_inside(self.root, dataset.folder, ref)
+            if self._resolved_root is None:
+                self._resolved_root = self.root.resolve()
+            self._resolved[key] = resolve_inside(self.root, dataset.folder, ref, self._resolved_root)
         return self._resolved[key]
 
 
-def resolve_inside(root: Path, base: Path, ref: str) -> Path:
+def resolve_inside(root: Path, base: Path, ref: str, resolved_root: Path | None = None) -> Path:
     """Resolve ``ref`` relative to ``base``; raise :class:`UnsafePathError` if it escapes ``root``.
 
     Refused: URLs, absolute paths, ``~``, ``..`` segments, and symlinks whose target lies
-    outside ``root``.
+    outside ``root``. ``resolved_root`` is ``root.resolve()`` where the caller has it already.
     """
     if not ref:
         raise UnsafePathError("the path is empty")
@@ -142,7 +145,7 @@ def resolve_inside(root: Path, base: Path, ref: str) -> Path:
     if ".." in Path(ref).parts:
         raise UnsafePathError(f"'{ref}' contains '..'; paths must stay inside the dataset folder")
     resolved = (base / ref).resolve()
-    if not resolved.is_relative_to(root.resolve()):
+    if not resolved.is_relative_to(resolved_root or root.resolve()):
         raise UnsafePathError(f"'{ref}' leads outside the catalogue (to {resolved}), through a symlink")
     return resolved
 
