@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -118,8 +119,8 @@ def verdicts(figures: dict[str, Any]) -> list[Goal]:
 
     rerun = figures.get("rerun")
     if rerun:
-        warm = sorted(rerun["warm_s"])
-        median = warm[len(warm) // 2] if len(warm) % 2 else sum(warm[len(warm) // 2 - 1 : len(warm) // 2 + 1]) / 2
+        warm = rerun["warm_s"]
+        median = statistics.median(warm)
         shape = f"{rerun['datasets']} datasets × {rerun['files']} CSVs"
         goals.append(
             Goal(

@@ -458,14 +458,13 @@ def _validate_tables(
         resource = frictionless_package.get_resource(table.spec.name)
         row_counts = _RowCounts(frictionless_package)
         if engine == "frictionless":  # the reference: Frictionless' own report, all errors at once
-            task = resource.validate(limit_errors=0).tasks[0]
-            reported: Iterable[Any] = task.errors
+            reported: Iterable[Any] = resource.validate(limit_errors=0).tasks[0].errors
         else:  # one error at a time: the budget keeps --max-errors of them, however many there are
             reported = _frictionless_errors(resource)
         # Every row is read (no error limit). A foreign key error into an empty table says so:
         # the rows of the table it points into are counted when such an error comes up.
         problems += budget.take(_problems_of(reported, table, borrowed, row_counts))
-        read = int(task.stats.get("rows") or 0) if engine == "frictionless" else int(resource.stats.rows or 0)
+        read = int(resource.stats.rows or 0)  # what Frictionless' report counts as its rows
         rows += read
         if counts is not None:
             counts[table.shown] = read

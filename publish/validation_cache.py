@@ -242,14 +242,10 @@ def unless_clean(
 def dcat_code() -> dict[str, str]:
     """What decides the DCAT-AP.de check besides the metadata: the mapping, the graph, the
     shapes and their checker, and rdflib's and pyshacl's versions (read once per process)."""
-    if not _DCAT_CODE:
-        _DCAT_CODE.update(_read_dcat_code())
-    return dict(_DCAT_CODE)
+    return dict(_read_dcat_code())
 
 
-_DCAT_CODE: dict[str, str] = {}
-
-
+@functools.cache
 def _read_dcat_code() -> dict[str, str]:
     here = Path(__file__).parent
     shapes = here.parent / "dcat_ap_de"
