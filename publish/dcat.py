@@ -14,10 +14,11 @@ Where distributions point:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from rdflib import Graph, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 
 from dcat_ap_de import graph as dcatde_graph
 from dcat_ap_de import shacl
@@ -84,12 +85,16 @@ def serialize(graph: Graph, fmt: str = "ttl") -> str:
     return graph.serialize(format=FORMATS[fmt])
 
 
-def check(catalogue: Catalogue) -> list[Problem]:
+def check(catalogue: Catalogue, *, remember: bool = False) -> list[Problem]:
     """The DCAT-AP.de rules (SHACL shapes) applied to the catalogue's metadata; reads no data file.
 
     Each violation becomes a problem in the file to fix: ``catalogue.yaml`` for what every
     dataset takes from it (publisher, contact, licence default, geocoding, language), else the
     dataset's descriptor.
+
+    With ``remember`` the problems are kept in this process for the next check of the same graph
+    (the same triples, blank nodes aside, and namespaces) with the same files to blame; the
+    shapes and the code are those of the process, so the answer would be the same.
     """
     names = {d.folder_name: str(d.descriptor.get("name")) for d in catalogue.datasets}
     packages = [desired_package(catalogue, d, names, fingerprint=_no_digest) for d in catalogue.datasets]
@@ -101,6 +106,9 @@ def check(catalogue: Catalogue) -> list[Problem]:
         )
         for p in packages
     }
+    remembered = _remembered_key(catalogue, graph, files) if remember else None
+    if remembered is not None and remembered in _REMEMBERED:
+        return list(_REMEMBERED[remembered])
     problems: dict[tuple[str, str | None, str], Problem] = {}
     for finding in shacl.check(graph):
         if finding.severity != "Violation":
@@ -119,7 +127,73 @@ def check(catalogue: Catalogue) -> list[Problem]:
             key = DATASET_FIELDS.get(predicate, key) if predicate is not None else None
         problem = Problem(file, "dcat-ap-de", finding.message, field=key, value=finding.value)
         problems.setdefault((problem.file, problem.field, problem.message), problem)
+    if remembered is not None:
+        if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
+            del _REMEMBERED[next(iter(_REMEMBERED))]  # the oldest
+        _REMEMBERED[remembered] = list(problems.values())
     return list(problems.values())
+
+
+# The problems of checked graphs in this process (``check(..., remember=True)``), oldest first.
+_REMEMBERED: dict[tuple[Any, ...], list[Problem]] = {}
+_REMEMBER_AT_MOST = 32
+
+
+def _remembered_key(catalogue: Catalogue, graph: Graph, files: Mapping[URIRef, Any]) -> tuple[Any, ...] | None:
+    """What the problems of :func:`check` depend on besides the code: the graph's content and the
+    files a violation is blamed on (None where the graph's content has no key)."""
+    content = content_key(graph)
+    if content is None:
+        return None
+    blamed = sorted(
+        (
+            str(ref),
+            catalogue.relative(dataset.descriptor_file) if dataset.descriptor_file else None,
+            bool(dataset.descriptor.get("licenses")),
+        )
+        for ref, (_package, dataset) in files.items()
+    )
+    return (content, catalogue.relative(catalogue.meta_file), tuple(blamed))
+
+
+def content_key(graph: Graph) -> tuple[Any, ...] | None:
+    """The graph's triples and namespaces, each blank node written out as the triples below it.
+
+    Two graphs with the same key hold the same triples up to the names of their blank nodes. Only
+    for graphs whose blank nodes form trees below named nodes (each the object of one triple,
+    none on top, no cycle), as the DCAT-AP.de mapping makes them; else None.
+    """
+    below: dict[BNode, list[tuple[Any, ...]]] = {}
+    top: list[tuple[Any, ...]] = []
+    uses: Counter[BNode] = Counter()
+    for s, p, o in graph:
+        if isinstance(o, BNode):
+            uses[o] += 1
+        if isinstance(s, BNode):
+            below.setdefault(s, []).append((p, o))
+        else:
+            top.append((s, p, o))
+    if any(n != 1 for n in uses.values()) or any(node not in uses for node in below):
+        return None
+    written: set[BNode] = set()
+
+    def term(node: Any) -> tuple[Any, ...]:
+        if isinstance(node, BNode):
+            if node in written:  # a cycle
+                raise ValueError(node)
+            written.add(node)
+            return ("b", tuple(sorted((str(p), term(o)) for p, o in below.get(node, []))))
+        if isinstance(node, Literal):
+            return ("l", str(node), str(node.datatype or ""), node.language or "")
+        return ("u", str(node))
+
+    try:
+        triples = tuple(sorted((term(s), str(p), term(o)) for s, p, o in top))
+    except ValueError:
+        return None
+    if written != set(uses):  # blank nodes only below one another, in a cycle
+        return None
+    return (triples, tuple(sorted((prefix, str(name)) for prefix, name in graph.namespaces())))
 
 
 # Which key of catalogue.yaml / a datapackage.yaml a DCAT property comes from.

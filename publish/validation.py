@@ -205,7 +205,8 @@ def _check_dcat(catalogue: Catalogue, found: list[Problem]) -> list[Problem]:
     def check() -> list[Problem]:
         from .dcat import check
 
-        return check(catalogue)
+        # Also remembered in this process by the graph itself, unless the cache is off.
+        return check(catalogue, remember=validation_cache.cache_dir() is not None)
 
     try:
         # Remembered when clean, by the metadata it reads (catalogue.yaml, each descriptor and

@@ -266,6 +266,43 @@ def test_validate_applies_the_shapes_beyond_the_metadata_checks(catalogue_dir: P
     assert error["code"] == "dcat-ap-de"
 
 
+def _content_key_of(catalogue: Path) -> object:
+    from publish.catalogue import load_catalogue
+    from publish.dcat import catalogue_graph, content_key
+
+    return content_key(catalogue_graph(load_catalogue(catalogue), base_url=BASE))
+
+
+def test_the_content_key_of_a_graph_is_blind_to_blank_node_names_only(catalogue_dir: Path) -> None:
+    from publish.dcat import content_key
+
+    first = _content_key_of(catalogue_dir)
+    assert first is not None
+    assert _content_key_of(catalogue_dir) == first  # built again: other blank nodes, same key
+    edit(catalogue_dir / "datasets/catalogue.yaml", "municipalityKey/05766044", "municipalityKey/0576604")
+    assert _content_key_of(catalogue_dir) != first
+    ex = ns.Namespace("https://example.org/")
+    shared, loop_a, loop_b = BNode(), BNode(), BNode()
+    tree = Graph()
+    tree.add((ex.a, ex.p, shared))
+    tree.add((shared, ex.q, Literal("x")))
+    assert content_key(tree) is not None
+    tree.add((ex.b, ex.p, shared))  # a blank node below two nodes
+    assert content_key(tree) is None
+    on_top = Graph()
+    on_top.add((BNode(), ex.p, ex.a))
+    assert content_key(on_top) is None
+    cycle = Graph()
+    cycle.add((ex.a, ex.p, ex.b))
+    cycle.add((loop_a, ex.p, loop_b))
+    cycle.add((loop_b, ex.p, loop_a))
+    assert content_key(cycle) is None
+    typed, plain = Graph(), Graph()
+    typed.add((ex.a, ex.p, Literal("1", datatype=ns.XSD.string)))
+    plain.add((ex.a, ex.p, Literal("1")))
+    assert content_key(typed) != content_key(plain)
+
+
 def test_the_installed_rdflib_gets_the_parse_once_speed_up() -> None:
     """The SHACL check parses each SPARQL rule once by wrapping rdflib's ``SPARQLProcessor.query``
     (dcat_ap_de.shacl); an rdflib whose method takes other parameters is checked unwrapped. This

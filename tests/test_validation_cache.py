@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from publish import mapping, validation, validation_cache
+from publish import dcat, mapping, validation, validation_cache
 from publish.catalogue import load_catalogue
 from publish.cli import main
 from publish.mapping import desired_state
@@ -427,12 +427,48 @@ def test_the_shacl_check_is_remembered_by_the_metadata_it_reads(
         return real(graph)
 
     monkeypatch.setattr(shacl, "check", spy)
+    monkeypatch.setattr(dcat, "_REMEMBERED", {})  # nothing remembered in this process either
     assert run(catalogue_dir).valid
     assert run(catalogue_dir).valid
     assert len(checked) == 1
     replace_once(catalogue_dir / "datasets/phases/datapackage.json", "Phasen von", "Die Phasen von")
     assert run(catalogue_dir).valid
     assert len(checked) == 2  # another descriptor: checked again
+
+
+def test_the_shacl_check_of_a_graph_is_remembered_in_the_process_unless_the_cache_is_off(
+    catalogue_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same graph (another copy, blank nodes named anew) is not checked twice in a process,
+    problems included; a changed graph is checked; with the cache off every run checks."""
+    from dcat_ap_de import shacl
+
+    checked: list[int] = []
+    real = shacl.check
+
+    def spy(graph: Any) -> Any:
+        checked.append(len(graph))
+        return real(graph)
+
+    monkeypatch.setattr(shacl, "check", spy)
+    monkeypatch.setattr(dcat, "_REMEMBERED", {})
+    replace_once(catalogue_dir / "datasets/catalogue.yaml", "municipalityKey/05766044", "municipalityKey/0576604")
+    other = tmp_path / "other"
+    shutil.copytree(catalogue_dir, other, symlinks=True)
+    for n, folder in enumerate((catalogue_dir, other)):
+        monkeypatch.setenv(validation_cache.ENV, str(tmp_path / f"cache-{n}"))  # a fresh folder each
+        found = [(p.code, p.file, p.field) for p in run(folder).problems]
+        assert found == [("dcat-ap-de", "datasets/catalogue.yaml", "geocoding.uris")]
+    assert len(checked) == 1
+    replace_once(other / "datasets/phases/datapackage.json", "Phasen von", "Die Phasen von")
+    assert [p.code for p in run(other).problems] == ["dcat-ap-de"]
+    assert len(checked) == 2  # another graph
+    monkeypatch.setenv(validation_cache.ENV, "off")
+    assert [p.code for p in run(other).problems] == ["dcat-ap-de"]
+    with validation_cache.bypassed():
+        monkeypatch.setenv(validation_cache.ENV, str(tmp_path / "cache-0"))
+        assert [p.code for p in run(other).problems] == ["dcat-ap-de"]
+    assert len(checked) == 4  # off and --no-cache check again
 
 
 @pytest.mark.usefixtures("warm")
