@@ -14,6 +14,7 @@ Where distributions point:
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -107,8 +108,9 @@ def check(catalogue: Catalogue, *, remember: bool = False) -> list[Problem]:
         for p in packages
     }
     remembered = _remembered_key(catalogue, graph, files) if remember else None
-    if remembered is not None and remembered in _REMEMBERED:
-        return list(_REMEMBERED[remembered])
+    known = _REMEMBERED.get(remembered) if remembered is not None else None
+    if known is not None:
+        return list(known)
     problems: dict[tuple[str, str | None, str], Problem] = {}
     for finding in shacl.check(graph):
         if finding.severity != "Violation":
@@ -128,15 +130,17 @@ def check(catalogue: Catalogue, *, remember: bool = False) -> list[Problem]:
         problem = Problem(file, "dcat-ap-de", finding.message, field=key, value=finding.value)
         problems.setdefault((problem.file, problem.field, problem.message), problem)
     if remembered is not None:
-        if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
-            del _REMEMBERED[next(iter(_REMEMBERED))]  # the oldest
-        _REMEMBERED[remembered] = list(problems.values())
+        with _REMEMBERING:
+            if len(_REMEMBERED) >= _REMEMBER_AT_MOST:
+                del _REMEMBERED[next(iter(_REMEMBERED))]  # the oldest
+            _REMEMBERED[remembered] = list(problems.values())
     return list(problems.values())
 
 
 # The problems of checked graphs in this process (``check(..., remember=True)``), oldest first.
 _REMEMBERED: dict[tuple[Any, ...], list[Problem]] = {}
 _REMEMBER_AT_MOST = 32
+_REMEMBERING = threading.Lock()
 
 
 def _remembered_key(catalogue: Catalogue, graph: Graph, files: Mapping[URIRef, Any]) -> tuple[Any, ...] | None:
