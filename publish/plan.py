@@ -35,8 +35,9 @@ class Kind(StrEnum):
     kind       level       payload
     ========== =========== ==================================================================
     create     dataset     ``package_create`` fields (``private`` true until the release)
-    create     resource    ``resource_create`` fields; ``local`` is the file to upload
-                           (a new dataset's: all added in one ``package_revise``)
+    create     resource    the resource's fields; ``local`` is the file to upload (a dataset's
+                           new resources are added together by a conditional
+                           ``package_revise``)
     update     dataset     ``package_revise`` update, with ``version`` to match (``desired``
                            recomputes it after a conflict); a ``release`` is a
                            ``package_patch`` of ``private`` false
@@ -342,6 +343,17 @@ def _resource_action(
 ) -> Action:
     if current is None:
         return _create_resource(package, resource, package_id)
+    return _resource_change(package.name, resource, current, package_id)
+
+
+def adoption_change(action: Action, current: dict[str, Any]) -> Action:
+    """A resource that ``action`` was to create, found on the portal (a late copy of an earlier
+    run's create): what brings it to the catalogue — unchanged, an update of fields, or an upload."""
+    assert action.kind is CREATE and action.local is not None
+    return _resource_change(action.dataset, action.local, current, current.get("package_id") or action.package_id or "")
+
+
+def _resource_change(dataset: str, resource: DesiredResource, current: dict[str, Any], package_id: str) -> Action:
     # The portal's sha256: its own field, or (as this tool stored it before) ``hash`` itself. A
     # file whose digest is only stored the old way is unchanged: its fields are updated, no upload.
     remote = expected_digest(current)
@@ -352,7 +364,7 @@ def _resource_action(
     )
     changes = [f for f in RESOURCE_FIELDS if _normal(current.get(f)) != _normal(resource.fields[f])]
     common: dict[str, Any] = {
-        "dataset": package.name,
+        "dataset": dataset,
         "resource": resource.identity,
         "package_id": package_id,
         "resource_id": current["id"],

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from .errors import (
 )
 from .lock import RunLock
 from .mapping import IDENTITY_FIELD, desired_state
-from .plan import Action, Kind, Plan, State, is_managed, make_plan, package_update
+from .plan import Action, Kind, Plan, State, adoption_change, is_managed, make_plan, package_update
 from .portal import (
     ALWAYS,
     UNPROCESSED,
@@ -292,8 +291,7 @@ def execute(plan: Plan, portal: Portal, progress: UploadProgress | None = None, 
     # Plan order, not completion order: each dataset's outcomes, in the order its actions were planned.
     pending = {name: iter(outcomes) for name, outcomes in done.items()}
     result.outcomes = [next(pending[action.dataset]) for action in plan.actions]
-    seen = _reconcile(portal, run.unclear, run.created, result)
-    _restore_order(portal, plan, run.unclear, result, seen)
+    _restore_order(portal, plan, result)
     result.requests = portal.requests_made
     result.bytes_uploaded = portal.bytes_uploaded
     return result
@@ -333,8 +331,8 @@ def _apply_dataset(actions: list[Action], run: _Run) -> list[Outcome]:
     for index, action in enumerate(actions):
         if run.stop.is_set():
             raise _Stopped  # the run was interrupted, or another dataset's thread failed: start nothing more
-        if batched is None and new_dataset and None not in failed and _is_resource_create(action):
-            batched = _create_resources(run, actions)
+        if batched is None and None not in failed and _is_resource_create(action):
+            batched = _create_resources(run, actions, new=new_dataset)
         if None in failed or (action.datastore and action.resource in failed):
             outcomes.append(Outcome(action, State.SKIPPED, "an earlier step for it failed"))
             incomplete = True
@@ -399,19 +397,35 @@ def _is_resource_create(action: Action) -> bool:
     return action.kind is Kind.CREATE and action.resource is not None
 
 
-def _create_resources(run: _Run, actions: list[Action]) -> dict[int, Outcome]:
-    """Create a new dataset's resources, files included, a batch at a time: the outcomes by index.
+def _create_resources(run: _Run, actions: list[Action], *, new: bool) -> dict[int, Outcome]:
+    """Create a dataset's new resources, files included, a batch at a time: the outcomes by index.
 
-    Each batch is one ``package_revise`` that adds its resources and uploads their files (see
-    :func:`_add_resources`). Without DataStore tables to load, the dataset's release goes with
-    the last batch, when every earlier one succeeded: CKAN saves it in the same transaction as the
-    files, so the dataset turns public only with all of them in (its outcome is then in the
-    result too; otherwise the release step decides as usual).
+    Each batch is one ``package_revise`` that adds its resources and uploads their files, on the
+    condition that the dataset is still as this run last saw it (see :func:`_add_resources`): so
+    no create is ever carried out twice, not even one that an earlier, killed run left in flight.
+    For a dataset that exists, it is read first (one request): its version for that condition,
+    and any of the resources that such a late request added in the meantime, which are adopted.
+
+    For a ``new`` dataset without DataStore tables to load, its release goes with the last batch,
+    when every earlier one succeeded: CKAN saves it in the same transaction as the files, so the
+    dataset turns public only with all of them in (its outcome is then in the result too;
+    otherwise the release step decides as usual).
     """
     creates = [i for i, a in enumerate(actions) if _is_resource_create(a)]
-    release = next((i for i, a in enumerate(actions) if a.release), None)
+    release = next((i for i, a in enumerate(actions) if a.release), None) if new else None
     if any(a.kind is Kind.DATASTORE for a in actions):
         release = None  # released after its tables are loaded, with their digests
+    outcomes: dict[int, Outcome] = {}
+    if not new:
+        try:
+            to_make = _adopt_landed(run, actions, creates)
+        except PublishError as exc:
+            why = run.portal.redact(str(exc))
+            return {i: Outcome(actions[i], State.FAILED, why) for i in creates}
+        for i in creates:
+            if i not in to_make:
+                outcomes[i] = _created(run, actions[i], run.created[(actions[i].dataset, actions[i].resource)])
+        creates = to_make
     batches: list[list[int]] = []
     size = 0
     for i in creates:
@@ -421,7 +435,6 @@ def _create_resources(run: _Run, actions: list[Action]) -> dict[int, Outcome]:
             size = 0
         batches[-1].append(i)
         size += action_bytes
-    outcomes: dict[int, Outcome] = {}
     for n, batch in enumerate(batches):
         if run.stop.is_set():
             raise _Stopped
@@ -435,69 +448,131 @@ def _create_resources(run: _Run, actions: list[Action]) -> dict[int, Outcome]:
             outcomes.update({i: Outcome(actions[i], State.FAILED, why) for i in batch})
             continue
         for i, resource_id in zip(batch, ids, strict=True):
-            outcomes[i] = Outcome(actions[i], State.DONE, f"created resource {resource_id}: {actions[i].detail}")
+            outcomes[i] = _created(run, actions[i], resource_id)
         if with_release and release is not None:
             outcomes[release] = Outcome(actions[release], State.DONE, actions[release].detail)
+    _fix_adopted(run, actions, outcomes)
     return outcomes
 
 
+def _created(run: _Run, action: Action, resource_id: str) -> Outcome:
+    if (action.dataset, action.resource) in run.adopted:
+        return Outcome(
+            action, State.DONE, f"adopted resource {resource_id}, put there by a late request: {action.detail}"
+        )
+    return Outcome(action, State.DONE, f"created resource {resource_id}: {action.detail}")
+
+
+def _adopt_landed(run: _Run, actions: list[Action], creates: list[int]) -> list[int]:
+    """Read an existing dataset before adding resources to it: note its version, adopt the
+    resources to create that are there already (a late request of an earlier run that was killed
+    put them there after this run's plan was made), and return the creates still to make."""
+    action = actions[creates[0]]
+    package = run.portal.find_package(run.package_id(action))
+    if package is None:
+        raise PortalRefusedError(f"dataset '{action.dataset}' vanished from the portal during the run", "not-found")
+    run.versions[action.dataset] = package.get("metadata_modified")
+    _adopt(run, [actions[i] for i in creates], package, foreign=True)
+    return [i for i in creates if (actions[i].dataset, actions[i].resource) not in run.created]
+
+
+def _adopt(run: _Run, group: list[Action], package: dict[str, Any], *, foreign: bool) -> list[Action]:
+    """Of GROUP's resources, adopt the ones ``package`` holds already (by key); the rest, to create.
+
+    An adopted resource must hold this run's file (its sha256): one with another file came from a
+    request of a run that saw another catalogue, and the next run's plan replaces its file — this
+    create stops. Its fields are brought to the catalogue's after the dataset's creates (see
+    :func:`_fix_adopted`). ``foreign``: known not to be from this run's own request.
+    """
+    dataset = group[0].dataset
+    run.versions[dataset] = package.get("metadata_modified")
+    wanted = {a.local.identity: a for a in group if a.local is not None}
+    for resource in package.get("resources") or []:
+        action = wanted.pop(resource.get(IDENTITY_FIELD), None)
+        if action is None:
+            continue
+        change = adoption_change(action, resource)
+        if change.kind is Kind.UPLOAD:
+            raise PortalError(
+                f"resource {action.resource} of dataset '{dataset}' appeared on the portal during the run with "
+                "another file (a late request of an earlier run?). Run push again: its next plan replaces the file."
+            )
+        run.created[(dataset, action.resource)] = resource["id"]
+        if foreign:
+            run.adopted.add((dataset, action.resource))
+        if change.kind is Kind.UPDATE:
+            run.fixes.setdefault(dataset, []).append(change)
+    return [a for a in group if (dataset, a.resource) not in run.created]
+
+
+def _fix_adopted(run: _Run, actions: list[Action], outcomes: dict[int, Outcome]) -> None:
+    """Bring the fields of the dataset's adopted resources to the catalogue's (``resource_patch``);
+    a failure counts against that resource's create."""
+    for change in run.fixes.pop(actions[0].dataset, []):
+        try:
+            _update_resource(run, change)
+        except PublishError as exc:
+            for i, outcome in list(outcomes.items()):
+                if outcome.action.resource == change.resource and outcome.outcome is State.DONE:
+                    why = f"its fields were not updated: {run.portal.redact(str(exc))}"
+                    outcomes[i] = Outcome(outcome.action, State.FAILED, f"{outcome.detail}; {why}")
+
+
 def _add_resources(run: _Run, group: list[Action], release: dict[str, Any] | None) -> list[str]:
-    """Add GROUP's resources to their new dataset with their files in one ``package_revise``
+    """Add GROUP's resources to their dataset with their files in one ``package_revise``
     (``update__resources__extend`` with the fields, ``update__resources__-N__upload`` the files,
     streamed from disk), and with ``release`` the release; the new resources' ids, in order.
 
     At most once: the request matches the dataset's ``metadata_modified`` as this run last saw
-    it, so of two copies of the request (one whose answer was lost, landing late, and a retry)
-    CKAN accepts only the first. After an unclear failure or a conflict, the dataset is read: if
-    the resources are there the request landed; if none is, it is sent again.
+    it, so of two copies of the request (one whose answer was lost, landing late, and a retry; or
+    one from a killed run and this run's) CKAN accepts only the first. After an unclear failure
+    or a conflict, the dataset is read: the resources that are there are adopted (they landed),
+    the others are sent again, matching the dataset as it is now.
     """
     portal = run.portal
     dataset = group[0].dataset
     package_id = run.package_id(group[0])
-    identities = [a.local.identity for a in group if a.local is not None]
-    assert len(identities) == len(group)
-    fields: dict[str, Any] = {
-        "match__id": package_id,
-        "match__metadata_modified": run.versions[dataset],
-        # The fields as a resource_create form would carry them, so CKAN stores the same values.
-        "update__resources__extend": [{k: form_value(v) for k, v in a.payload.items() if v is not None} for a in group],
-    }
-    fields.update({f"update__{name}": value for name, value in (release or {}).items()})
-    files = [
-        (f"update__resources__{n - len(group)}__upload", a.local.path, run.on_progress(a))
-        for n, a in enumerate(group)
-        if a.local is not None
-    ]
+    pending = list(group)
     last: PublishError | None = None
+    unclear = False  # an attempt whose answer was lost: what is there now may be ours
     for _ in range(CREATE_ATTEMPTS):
+        fields: dict[str, Any] = {
+            "match__id": package_id,
+            "match__metadata_modified": run.versions[dataset],
+            # The fields as a resource_create form would carry them, so CKAN stores the same values.
+            "update__resources__extend": [
+                {k: form_value(v) for k, v in a.payload.items() if v is not None} for a in pending
+            ],
+        }
+        fields.update({f"update__{name}": value for name, value in (release or {}).items()})
+        files = [
+            (f"update__resources__{n - len(pending)}__upload", a.local.path, run.on_progress(a))
+            for n, a in enumerate(pending)
+            if a.local is not None
+        ]
         try:
             package = portal.upload_files("package_revise", fields, files, retry=UNPROCESSED)["package"]
-            break
         except TransientPortalError as exc:
             last = exc  # unclear whether it landed: look
+            unclear = True
         except PortalRefusedError as exc:
             if exc.kind != "conflict":
                 raise
-            last = exc  # the dataset changed since: our own request that landed late, or an edit
+            last = exc  # the dataset changed since: our own request that landed late, or another's
+        else:
+            if _adopt(run, pending, package, foreign=False):
+                raise PortalError(f"dataset '{dataset}': CKAN answered without the resources it was sent")
+            break
         package = portal.find_package(package_id)
         if package is None:
             raise PortalRefusedError(f"dataset '{dataset}' vanished from the portal during the run", "not-found")
-        present = {r.get(IDENTITY_FIELD) for r in package.get("resources") or []} & set(identities)
-        if present == set(identities):
+        # After a refusal only (nothing of ours applied), what is there came from elsewhere.
+        pending = _adopt(run, pending, package, foreign=not unclear)
+        if not pending:
             break  # it landed
-        if present:
-            raise PortalError(
-                f"dataset '{dataset}' holds some of the resources {', '.join(identities)} but not all; "
-                "it was changed on the portal during the run. Run push again."
-            )
-        fields["match__metadata_modified"] = package.get("metadata_modified")
     else:
         assert last is not None
         raise last
-    run.versions[dataset] = package.get("metadata_modified")
-    ids = {r.get(IDENTITY_FIELD): r["id"] for r in package.get("resources") or []}
-    for action in group:
-        run.created[(dataset, action.resource)] = ids[action.local.identity if action.local else None]
     return [run.created[(dataset, a.resource)] for a in group]
 
 
@@ -536,66 +611,16 @@ def _record_digests(run: _Run, action: Action, digests: dict[str, str], release:
     run.portal.action("package_revise", data, retry=ALWAYS)
 
 
-def _reconcile(
-    portal: Portal, unclear: set[tuple[str, str, str]], created: dict[tuple[str, str | None], str], result: RunResult
-) -> dict[str, list[dict[str, Any]]]:
-    """After creates whose answers were lost: remove copies that a late original left behind.
+def _restore_order(portal: Portal, plan: Plan, result: RunResult) -> None:
+    """Where the plan deleted a duplicate: put the dataset's resources back in catalogue order.
 
-    One read per dataset for all its unclear creates. Returns each dataset's resources as they
-    are after the removals (by package id), for :func:`_restore_order`. (A copy that lands even
-    later is a duplicate for the next run's plan, which deletes it.)
+    Of two copies of a resource (left by an older version of this tool, whose creates were not
+    conditional, or made by hand), the one kept — the one with the right file and table — may be
+    the later one. So for each dataset with a duplicate deleted by this run, CKAN's
+    ``package_resource_reorder`` restores the catalogue's order (resources made by hand stay,
+    after ours): one read, and one write only where the order is wrong.
     """
-    keeps: dict[str, dict[str, str]] = {}  # package id -> resource key -> the id this run kept
-    for dataset, package_id, identity in sorted(unclear):
-        keep = created.get((dataset, identity))
-        if keep is not None:
-            keeps.setdefault(package_id, {})[identity] = keep
-    seen: dict[str, list[dict[str, Any]]] = {}
-    for package_id, kept in sorted(keeps.items()):
-        left: list[dict[str, Any]] = []
-        removed: Counter[str] = Counter()
-        try:
-            for resource in (portal.find_package(package_id) or {}).get("resources") or []:
-                identity = resource.get(IDENTITY_FIELD)
-                if identity in kept and resource.get("id") != kept[identity]:
-                    delete_quietly(portal, "resource_delete", {"id": resource["id"]})
-                    removed[identity] += 1
-                else:
-                    left.append(resource)
-        except PublishError as exc:
-            for identity in sorted(kept):
-                result.notes.append(
-                    f"could not check {identity} for duplicates ({portal.redact(str(exc))});"
-                    " rerun: the next run removes any"
-                )
-            result.unverified = True  # exit 3: not known to be complete
-            continue
-        for identity, count in sorted(removed.items()):
-            result.notes.append(
-                f"removed {count} duplicate(s) of resource {identity} left by a create that landed late"
-            )
-        seen[package_id] = left
-    return seen
-
-
-def _restore_order(
-    portal: Portal,
-    plan: Plan,
-    unclear: set[tuple[str, str, str]],
-    result: RunResult,
-    seen: dict[str, list[dict[str, Any]]],
-) -> None:
-    """Where creates landed late: put the dataset's resources back in catalogue order.
-
-    A create whose answer was lost can land after the dataset's next resource, and of two copies
-    the one kept (this run's, or the plan's keeper of a late duplicate: the one with the right
-    file and table) may be the later one. So for each dataset with an unclear create in this run
-    or a duplicate deleted by it, CKAN's ``package_resource_reorder`` restores the catalogue's
-    order (resources made by hand stay, after ours): one read, and one write only where the
-    order is wrong (none where ``seen``, from :func:`_reconcile`, has the dataset's resources).
-    """
-    affected = {(d, p) for d, p, _ in unclear}
-    affected |= {(a.dataset, a.package_id) for a in plan.actions if a.duplicate and a.package_id}
+    affected = {(a.dataset, a.package_id) for a in plan.actions if a.duplicate and a.package_id}
     for dataset, package_id in sorted(affected):
         wanted = list(
             dict.fromkeys(
@@ -603,10 +628,7 @@ def _restore_order(
             )
         )
         try:
-            if package_id in seen:
-                resources = seen[package_id]
-            else:
-                resources = (portal.find_package(package_id) or {}).get("resources") or []
+            resources = (portal.find_package(package_id) or {}).get("resources") or []
             ours = {r.get(IDENTITY_FIELD): r["id"] for r in resources if r.get(IDENTITY_FIELD) in wanted}
             now = [r.get(IDENTITY_FIELD) for r in resources if r.get(IDENTITY_FIELD) in wanted]
             if now == [w for w in wanted if w in ours]:
@@ -621,7 +643,7 @@ def _restore_order(
             )
             result.unverified = True
             continue
-        result.notes.append(f"{dataset}: resources put back in catalogue order (a create had landed late)")
+        result.notes.append(f"{dataset}: resources put back in catalogue order (after a duplicate was removed)")
 
 
 def _load_datastore(action: Action, run: _Run) -> int:
@@ -642,17 +664,18 @@ def _load_datastore(action: Action, run: _Run) -> int:
 
 @dataclass
 class _Run:
-    """What the steps of one push share: the portal, ids of what this run created, and the
-    creates whose answers were lost (checked for late duplicates at the end)."""
+    """What the steps of one push share: the portal, ids of what this run created (or adopted),
+    and each dataset's version as this run last saw it (the condition of its resource creates)."""
 
     portal: Portal
     progress: UploadProgress | None
     created: dict[tuple[str, str | None], str] = field(default_factory=dict)
-    unclear: set[tuple[str, str, str]] = field(default_factory=set)  # (dataset, package id, resource key)
     stop: threading.Event = field(default_factory=threading.Event)  # set on an interrupt: start nothing more
     errors: list[BaseException] = field(default_factory=list)  # what stopped the run, first first
     lock: threading.Lock = field(default_factory=threading.Lock)
-    versions: dict[str, Any] = field(default_factory=dict)  # new dataset → its metadata_modified as last seen
+    versions: dict[str, Any] = field(default_factory=dict)  # dataset → its metadata_modified as this run last saw it
+    adopted: set[tuple[str, str | None]] = field(default_factory=set)  # resources a late request of another put there
+    fixes: dict[str, list[Action]] = field(default_factory=dict)  # dataset → updates of its adopted resources
 
     def package_id(self, action: Action) -> str:
         return action.package_id or self.created[(action.dataset, None)]
@@ -686,21 +709,6 @@ def _delete_package(run: _Run, action: Action) -> str:
     return "deleted (moved to the portal's trash)"
 
 
-def _create_resource(run: _Run, action: Action) -> str:
-    assert action.local is not None
-    portal, local, package_id = run.portal, action.local, run.package_id(action)
-    fields = {"package_id": package_id, **action.payload}
-    progress = run.on_progress(action)
-    resource = _create_once(
-        portal,
-        lambda: portal.upload("resource_create", fields, local.path, retry=UNPROCESSED, progress=progress),
-        lambda: _find_resource(portal, package_id, local.identity),
-        on_unclear=lambda: run.unclear.add((action.dataset, package_id, local.identity)),
-    )
-    run.created[(action.dataset, action.resource)] = resource["id"]
-    return f"created resource {resource['id']}: {action.detail}"
-
-
 def _upload_resource(run: _Run, action: Action) -> str:
     assert action.local is not None
     run.portal.upload(
@@ -725,7 +733,6 @@ _STEPS: dict[tuple[Kind, bool], Callable[[_Run, Action], str]] = {
     (Kind.CREATE, False): _create_package,
     (Kind.UPDATE, False): _update_package,
     (Kind.DELETE, False): _delete_package,
-    (Kind.CREATE, True): _create_resource,
     (Kind.UPLOAD, True): _upload_resource,
     (Kind.UPDATE, True): _update_resource,
     (Kind.DELETE, True): _delete_resource,
@@ -776,16 +783,14 @@ def _create_once(
     portal: Portal,
     create: Callable[[], dict[str, Any]],
     find: Callable[[], dict[str, Any] | None],
-    on_unclear: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Create something at most once: after an unclear failure, wait and look before trying again.
+    """Create a dataset at most once: after an unclear failure, wait and look before trying again.
 
     A create whose answer was lost (timeout, reset, 502 after processing) may still land later,
     e.g. when the portal is slower than the client's timeout. So before creating again, look for
-    it a few times over a grace period as long as the read timeout (at most 30 s). If a late
-    original lands after all, the copy carries the same identity: the run's own reconciliation
-    (``on_unclear``) and the next plan delete the duplicate. A refusal after an unclear attempt
-    (a dataset name "already in use") means the first attempt landed: adopt it.
+    it a few times over a grace period as long as the read timeout (at most 30 s). CKAN keeps
+    dataset names unique, so a late original and a second attempt cannot both land: a refusal
+    after an unclear attempt (the name "already in use") means the first attempt landed: adopt it.
     """
     last: TransientPortalError | None = None
     for _ in range(CREATE_ATTEMPTS):
@@ -793,8 +798,6 @@ def _create_once(
             return create()
         except TransientPortalError as exc:
             last = exc
-            if on_unclear is not None:
-                on_unclear()
             found = _poll(portal, find)
             if found is not None:
                 return found
@@ -824,11 +827,3 @@ def _poll(portal: Portal, find: Callable[[], dict[str, Any] | None]) -> dict[str
 
 def _managed_or_none(package: dict[str, Any] | None) -> dict[str, Any] | None:
     return package if package is not None and is_managed(package) and package.get("state") == "active" else None
-
-
-def _find_resource(portal: Portal, package_id: str, identity: str) -> dict[str, Any] | None:
-    package = portal.find_package(package_id)
-    for resource in (package or {}).get("resources", []):
-        if resource.get(IDENTITY_FIELD) == identity:
-            return resource
-    return None

@@ -163,6 +163,10 @@ class PortalDouble:
                     return package, resource
         raise PortalRefusedError(f"resource {ref} not found (double)", "not-found")
 
+    def _touch(self, package: dict[str, Any]) -> None:
+        """Every change of a dataset or of its resources gives it a new ``metadata_modified``, as in CKAN."""
+        package["metadata_modified"] = f"v{next(self._ids)}"
+
     def _apply(self, name: str, data: dict[str, Any]) -> Any:
         if name == "package_create":
             if data["name"] in self.packages and self.packages[data["name"]]["state"] == "active":
@@ -203,32 +207,32 @@ class PortalDouble:
                 package = self._package(data["id"])
                 changes = {k: v for k, v in data.items() if k != "id"}
             package.update(changes)
-            package["metadata_modified"] = f"v{next(self._ids)}"
+            self._touch(package)
             return {"package": copy.deepcopy(package)} if name == "package_revise" else copy.deepcopy(package)
-        if name == "resource_create":
-            package = self._package(data["package_id"])
-            resource = {**data, "id": f"res-{next(self._ids)}", "url_type": "upload"}
-            package["resources"].append(resource)
-            return copy.deepcopy(resource)
         if name == "resource_patch":
-            _, resource = self._resource(data["id"])
+            package, resource = self._resource(data["id"])
             resource.update(data)
+            self._touch(package)
             return copy.deepcopy(resource)
         if name == "resource_delete":
             package, resource = self._resource(data["id"])
             package["resources"].remove(resource)
+            self._touch(package)
             return None
         if name == "package_resource_reorder":
             package = self._package(data["id"])
             ids = list(data["order"])
             package["resources"].sort(key=lambda r: ids.index(r["id"]) if r["id"] in ids else len(ids))
+            self._touch(package)
             return {"id": package["id"], "order": ids}
         if name == "package_delete":
             self._package(data["id"])["state"] = "deleted"
             return None
         if self.datastore and name in ("datastore_create", "datastore_upsert"):
-            _, resource = self._resource(data["resource_id"])
-            resource["datastore_active"] = True
+            package, resource = self._resource(data["resource_id"])
+            if not resource.get("datastore_active"):
+                resource["datastore_active"] = True
+                self._touch(package)  # CKAN marks the resource with a package update
             return {"resource_id": data["resource_id"]}
         if self.datastore and name == "package_create_default_resource_views":
             return [{"resource_id": r["id"], "view_type": "datatables_view"} for r in data["package"]["resources"]]

@@ -139,36 +139,100 @@ def test_a_big_file_goes_in_a_request_of_its_own(first_plan: Any, monkeypatch: p
 
 def missing_a_file(first_plan: Any) -> tuple[PortalDouble, Plan]:
     """Published, then the first dataset's only resource gone from the portal: the plan adds it
-    to the existing dataset with ``resource_create``."""
+    to the existing dataset."""
     portal = published(first_plan)
     portal.packages["digital-interkommunal-partner"]["resources"] = []
     current = [
         dict(p, extras=[{"key": "managed_by", "value": "kalletal-lemgo-publish"}]) for p in portal.packages.values()
     ]
+    portal.calls.clear()  # from here on: this run's requests only
+    portal.trace.clear()
     return portal, first_plan(current=current)
 
 
-def test_a_create_that_lands_during_the_grace_period_is_found_by_polling(first_plan: Any) -> None:
+def partner_file(plan: Plan) -> dict[str, Any]:
+    """The partners resource as a create of the plan would leave it on the portal."""
+    (create,) = [a for a in plan.actions if a.kind == "create" and a.resource == "partners"]
+    return {**create.payload, "id": "res-late", "url_type": "upload"}
+
+
+def test_a_file_added_to_an_existing_dataset_goes_in_one_conditional_revise(first_plan: Any) -> None:
     portal, plan = missing_a_file(first_plan)
-    portal.fail["resource_create"] = ["late-3"]  # lands before the third call after it
+    package = portal.packages["digital-interkommunal-partner"]
+    creates: list[tuple[Any, Any, list[str]]] = []  # (version matched, version on the portal, resources)
+
+    def watch(name: str, data: dict[str, Any]) -> bool:
+        if name == "package_revise" and "update__resources__extend" in data:
+            added = [r[IDENTITY_FIELD] for r in data["update__resources__extend"]]
+            creates.append((data["match__metadata_modified"], package["metadata_modified"], added))
+        return False
+
+    portal.refuse = watch
     result = run(plan, portal)
     assert result.ok
     assert resource_keys(portal, "-partner") == ["partners"]
-    assert portal.session.slept, "it waited before looking again"
-    assert sum(portal.session.slept) <= portal.timeout[1]
+    assert "resource_create" not in portal.calls
+    # one request, valid only for the dataset as it is when the request arrives
+    ((matched, current, added),) = creates
+    assert matched == current and matched is not None
+    assert added == ["partners"]
 
 
-def test_a_create_that_lands_after_the_copy_is_removed_by_the_same_run(first_plan: Any) -> None:
+@pytest.mark.parametrize("mode", ["unclear", "lost", *(f"late-{n}" for n in range(1, 7))])
+def test_a_create_in_an_existing_dataset_whose_answer_was_lost_lands_once(first_plan: Any, mode: str) -> None:
+    """Applied or not, now or later (before or after the retry): one copy, never two."""
     portal, plan = missing_a_file(first_plan)
-    # The original lands after the grace period, after the copy was made: two resources, one key.
-    portal.fail["resource_create"] = ["late-7"]
+    portal.fail["package_revise"] = [mode]
+    result = run(plan, portal)
+    assert result.ok, [o.detail for o in result.failed]
+    for _ in range(8):  # any request still held lands
+        portal.find_package("digital-interkommunal-partner")
+    assert resource_keys(portal, "-partner") == ["partners"]
+
+
+def test_a_late_request_of_a_killed_run_that_landed_after_the_plan_is_adopted(first_plan: Any) -> None:
+    """A run killed while its create was in flight: the create lands after this run's plan was
+    made. The dataset is read before the create: the resource is there, with this file: adopted."""
+    portal, plan = missing_a_file(first_plan)
+    portal.packages["digital-interkommunal-partner"]["resources"].append(partner_file(plan))
     result = run(plan, portal)
     assert result.ok
     assert resource_keys(portal, "-partner") == ["partners"]
-    assert any("duplicate" in note for note in result.notes)
-    # one read of the dataset after the run's creates, for the duplicates and the order alike
-    last_create = len(portal.calls) - 1 - portal.calls[::-1].index("resource_create")
-    assert portal.calls[last_create:].count("package_show") == 1
+    (created,) = [o for o in result.outcomes if o.action.kind == "create" and o.action.resource]
+    assert created.detail.startswith("adopted resource res-late")
+    assert not [name for name, data in portal.trace if name == "package_revise" and "update__resources__extend" in data]
+
+
+def test_a_late_request_landing_just_before_the_create_makes_it_conflict_then_adopt(first_plan: Any) -> None:
+    """The late request lands between this run's read of the dataset and its create: CKAN refuses
+    the create (the dataset changed), the run reads again and adopts what landed."""
+    portal, plan = missing_a_file(first_plan)
+    late = partner_file(plan)
+
+    def land_first(name: str, data: dict[str, Any]) -> bool:
+        if name == "package_revise" and "update__resources__extend" in data and late is not None:
+            package = portal.packages["digital-interkommunal-partner"]
+            if not package["resources"]:
+                package["resources"].append(late)
+                portal._touch(package)
+        return False
+
+    portal.refuse = land_first
+    result = run(plan, portal)
+    assert result.ok, [o.detail for o in result.failed]
+    assert resource_keys(portal, "-partner") == ["partners"]
+    assert portal.packages["digital-interkommunal-partner"]["resources"][0]["id"] == "res-late"
+
+
+def test_a_resource_that_appeared_with_another_file_stops_its_create(first_plan: Any) -> None:
+    portal, plan = missing_a_file(first_plan)
+    portal.packages["digital-interkommunal-partner"]["resources"].append({**partner_file(plan), "sha256": "0" * 64})
+    result = run(plan, portal)
+    assert not result.ok
+    (failed,) = result.failed
+    assert (failed.action.resource, failed.action.kind) == ("partners", "create")
+    assert "appeared on the portal during the run with another file" in failed.detail
+    assert resource_keys(portal, "-partner") == ["partners"]  # nothing added beside it
 
 
 def test_a_late_duplicate_left_behind_is_removed_by_the_next_plan(first_plan: Any) -> None:
@@ -208,7 +272,7 @@ def test_the_kept_copy_of_a_late_duplicate_goes_back_to_its_place(first_plan: An
 
 def test_resources_already_in_order_are_not_reordered(first_plan: Any) -> None:
     portal, plan = missing_a_file(first_plan)
-    portal.fail["resource_create"] = ["unclear"]
+    portal.fail["package_revise"] = ["unclear"]
     assert run(plan, portal).ok
     assert resource_keys(portal, "-partner") == ["partners"]
     assert "package_resource_reorder" not in portal.calls

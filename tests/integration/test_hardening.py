@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import ckanapi
 import pytest
@@ -213,6 +214,65 @@ def test_the_kept_copy_of_a_late_duplicate_is_put_back_in_catalogue_order(
     ]
     code, report = publisher.json("push", "--yes")
     assert code == 0 and report["requests"] == 3 and {a["action"] for a in report["actions"]} == {"unchanged"}
+
+
+def a_killed_runs_create_lands(
+    publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, ckan_url: str, when: tuple[str, ...]
+) -> tuple[int, dict[str, Any], str]:
+    """Published, then phases' resource gone from the portal. A run was killed while its create of
+    that resource was in flight: CKAN goes on and the copy lands during the next run, just before
+    the first request of that run whose path ends with one of ``when`` reaches CKAN. The next
+    run's (code, report) and the dataset's name."""
+    assert publisher.json("push", "--yes")[0] == 0
+    phases = names(catalogue)["phases"]
+    (original,) = ckan.action.package_show(id=phases)["resources"]
+    fields = {k: original[k] for k in ("name", "description", "hash", "sha256", "size", "datapackage_resource")}
+    ckan.action.resource_delete(id=original["id"])
+    landed: list[str] = []
+
+    def land_the_late_create(n: int, method: str, path: str) -> str | None:
+        if not landed and path.endswith(when):
+            with (catalogue / "datasets/phases/phases.csv").open("rb") as upload:
+                landed.append(ckan.action.resource_create(package_id=phases, upload=upload, **fields)["id"])
+        return None
+
+    proxy = FaultProxy(ckan_url, land_the_late_create)
+    url = proxy.start()
+    try:
+        code, report = publisher.json("push", "--yes", env={"CKAN_URL": url})
+    finally:
+        proxy.stop()
+    assert landed, "the late create landed during the run"
+    (create,) = [a for a in report["actions"] if a["resource"] == "phases" and a["action"] == "create"]
+    assert create["outcome"] == "done" and create["detail"].startswith(f"adopted resource {landed[0]}"), create
+    return code, report, phases
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        # after the plan was made, before the run reads the dataset again to add the resource
+        ("/package_show", "/package_revise", "/resource_create"),
+        # after that read, just before the request that adds the resource: CKAN refuses it
+        # (the dataset changed since), the run reads again and adopts the copy
+        ("/package_revise", "/resource_create"),
+    ],
+    ids=["before-the-read", "before-the-create"],
+)
+def test_a_create_left_in_flight_by_a_killed_run_never_makes_a_duplicate(
+    when: tuple[str, ...], publisher: Publisher, catalogue: Path, ckan: ckanapi.RemoteCKAN, ckan_url: str
+) -> None:
+    """CI found a run after kill -9 leaving two copies of a resource: the killed run's create
+    landed after the next run had planned its own. Every create of a resource is now conditional
+    on the dataset being as the run last saw it, so only one of the two can land."""
+    code, report, phases = a_killed_runs_create_lands(publisher, catalogue, ckan, ckan_url, when)
+    assert code == 0, [(a["resource"], a["detail"]) for a in report["actions"] if a["outcome"] == "failed"]
+    assert resources_by_key(ckan, phases) == {"phases": 1}
+    (resource,) = ckan.action.package_show(id=phases)["resources"]
+    assert ckan.action.datastore_search(resource_id=resource["id"], limit=0)["total"] > 0  # its table loaded
+    code, report = publisher.json("push", "--yes")
+    assert code == 0 and report["requests"] == 3
+    assert [a for a in report["actions"] if a["action"] != "unchanged"] == []
 
 
 def test_a_damaged_or_interrupted_download_is_fetched_again_within_the_run(
