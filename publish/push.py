@@ -467,13 +467,18 @@ def _adopt_landed(run: _Run, actions: list[Action], creates: list[int]) -> list[
     """Read an existing dataset before adding resources to it: note its version, adopt the
     resources to create that are there already (a late request of an earlier run that was killed
     put them there after this run's plan was made), and return the creates still to make."""
-    action = actions[creates[0]]
-    package = run.portal.find_package(run.package_id(action))
+    first = actions[creates[0]]
+    package = _read_dataset(run.portal, run.package_id(first), first.dataset)
+    to_make = _adopt(run, [actions[i] for i in creates], package, foreign=True)
+    return [i for i in creates if actions[i] in to_make]
+
+
+def _read_dataset(portal: Portal, package_id: str | None, dataset: str) -> dict[str, Any]:
+    """The dataset as the portal shows it now; one that is gone stops the step that needed it."""
+    package = portal.find_package(package_id) if package_id else None
     if package is None:
-        raise PortalRefusedError(f"dataset '{action.dataset}' vanished from the portal during the run", "not-found")
-    run.versions[action.dataset] = package.get("metadata_modified")
-    _adopt(run, [actions[i] for i in creates], package, foreign=True)
-    return [i for i in creates if (actions[i].dataset, actions[i].resource) not in run.created]
+        raise PortalRefusedError(f"dataset '{dataset}' vanished from the portal during the run", "not-found")
+    return package
 
 
 def _adopt(run: _Run, group: list[Action], package: dict[str, Any], *, foreign: bool) -> list[Action]:
@@ -563,9 +568,7 @@ def _add_resources(run: _Run, group: list[Action], release: dict[str, Any] | Non
             if _adopt(run, pending, package, foreign=False):
                 raise PortalError(f"dataset '{dataset}': CKAN answered without the resources it was sent")
             break
-        package = portal.find_package(package_id)
-        if package is None:
-            raise PortalRefusedError(f"dataset '{dataset}' vanished from the portal during the run", "not-found")
+        package = _read_dataset(portal, package_id, dataset)
         # After a refusal only (nothing of ours applied), what is there came from elsewhere.
         pending = _adopt(run, pending, package, foreign=not unclear)
         if not pending:
@@ -766,9 +769,7 @@ def _revise_package(portal: Portal, action: Action) -> str:
         except PortalRefusedError as exc:
             if exc.kind != "conflict":
                 raise
-        fresh = portal.find_package(action.package_id)
-        if fresh is None:
-            raise PortalRefusedError(f"dataset '{action.dataset}' vanished from the portal during the run", "not-found")
+        fresh = _read_dataset(portal, action.package_id, action.dataset)
         recomputed = recomputed or fresh.get("metadata_modified") != current.version
         current = package_update(action.desired, fresh)
         if current is None:
